@@ -1,0 +1,63 @@
+using LiveImage.Tasks.Internal;
+using Microsoft.Build.Framework;
+
+namespace LiveImage.Tasks;
+
+/// <summary>
+/// Creates the base root filesystem with mmdebstrap in the bottom layer. The kernel, live-boot
+/// and the other packages the SDK needs are installed here without Recommends; the user's
+/// packages come later, through apt with Recommends (reference 000, point 12).
+/// </summary>
+public sealed class Bootstrap : RootfsStageTask
+{
+    [Required] public string Suite { get; set; } = "";
+    [Required] public string Architecture { get; set; } = "";
+    public string Variant { get; set; } = "minbase";
+    public string Components { get; set; } = "main";
+    /// <summary>Empty: no mirror is named, mmdebstrap uses its own default.</summary>
+    public string Mirror { get; set; } = "";
+    public string[] IncludePackages { get; set; } = [];
+    /// <summary>Extra keyring files or directories for a third-party mirror.</summary>
+    public string[] Keyrings { get; set; } = [];
+
+    protected override void RunStage()
+    {
+        High("StageStarting", StageName, Architecture, $"mmdebstrap {Suite} ({Variant})");
+        var started = DateTime.UtcNow;
+        var ns = Namespace(system: false);
+        var env = new Dictionary<string, string>();
+        var args = new List<string>
+        {
+            "mmdebstrap", "--mode=root", $"--variant={Variant}", $"--architectures={Architecture}",
+            $"--components={Components.Replace(';', ',')}",
+            // apt lists stay for the package stage; the finalize stage removes them
+            "--skip=cleanup/apt/lists",
+        };
+        if (IncludePackages.Length > 0) args.Add("--include=" + string.Join(',', IncludePackages));
+        foreach (var keyring in Keyrings) args.Add($"--keyring={keyring}");
+        const string mergedUsr = "/usr/share/mmdebstrap/hooks/maybe-merged-usr";
+        if (Directory.Exists(mergedUsr)) args.Add($"--hook-dir={mergedUsr}");
+        if (PackageCache.Length > 0) AddCacheHooks(args, env);
+        args.Add(Suite);
+        args.Add(ns.MergedDirectory);
+        if (Mirror.Length > 0) args.Add($"deb {Mirror} {Suite} {Components.Replace(';', ' ').Replace(',', ' ')}");
+
+        var command = ns.OnHost(args, LogFile, env);
+        RunChecked(command, "mmdebstrap");
+        High("StageFinished", StageName, Architecture, (DateTime.UtcNow - started).TotalSeconds);
+    }
+
+    /// <summary>
+    /// Seeds the bootstrap with the shared .deb cache and adds what it downloaded, the way
+    /// mmdebstrap's manual describes (sync-in/sync-out), with links instead of copies.
+    /// </summary>
+    private void AddCacheHooks(List<string> args, Dictionary<string, string> env)
+    {
+        Directory.CreateDirectory(PackageCache);
+        env["LIVEIMAGE_DEBCACHE"] = Path.GetFullPath(PackageCache);
+        args.Add("--skip=download/empty");
+        args.Add("--skip=essential/unlink");
+        args.Add("""--setup-hook=mkdir -p "$1/var/cache/apt/archives" && for f in "$LIVEIMAGE_DEBCACHE"/*.deb; do [ -e "$f" ] || continue; ln -f "$f" "$1/var/cache/apt/archives/" 2>/dev/null || cp "$f" "$1/var/cache/apt/archives/"; done""");
+        args.Add("""--customize-hook=for f in "$1"/var/cache/apt/archives/*.deb; do [ -e "$f" ] || continue; [ -e "$LIVEIMAGE_DEBCACHE/${f##*/}" ] || cp "$f" "$LIVEIMAGE_DEBCACHE/"; rm -f "$f"; done""");
+    }
+}

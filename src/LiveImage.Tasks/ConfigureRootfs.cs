@@ -1,0 +1,54 @@
+using Microsoft.Build.Framework;
+
+namespace LiveImage.Tasks;
+
+/// <summary>
+/// Hostname, daemon block, live user and root lock (reference 000, point 11). Values travel in
+/// the environment, so the password never appears on a command line or in a log.
+/// </summary>
+public sealed class ConfigureRootfs : RootfsStageTask
+{
+    [Required] public string Architecture { get; set; } = "";
+    public string HostName { get; set; } = "debian";
+    public string LiveUser { get; set; } = "";
+    public string LivePassword { get; set; } = "";
+    public bool LiveUserSudo { get; set; } = true;
+    public bool LockRootPassword { get; set; } = true;
+
+    protected override void RunStage()
+    {
+        High("StageStarting", StageName, Architecture, $"hostname {HostName}, user '{LiveUser}'");
+        var started = DateTime.UtcNow;
+        var env = AptEnvironment();
+        env["LIVEIMAGE_HOSTNAME"] = HostName;
+        env["LIVEIMAGE_USER"] = LiveUser;
+        env["LIVEIMAGE_PASSWORD"] = LivePassword;
+        env["LIVEIMAGE_SUDO"] = LiveUserSudo ? "1" : "";
+        env["LIVEIMAGE_LOCKROOT"] = LockRootPassword ? "1" : "";
+        RunChecked(Namespace().InChroot(["/bin/sh", "-c", Script], LogFile, env), "configure");
+        High("StageFinished", StageName, Architecture, (DateTime.UtcNow - started).TotalSeconds);
+    }
+
+    internal const string Script = """
+        set -eu
+        echo "$LIVEIMAGE_HOSTNAME" > /etc/hostname
+        printf '127.0.0.1\tlocalhost\n127.0.1.1\t%s\n::1\tlocalhost ip6-localhost ip6-loopback\n' "$LIVEIMAGE_HOSTNAME" > /etc/hosts
+        # no daemon may start while the image is built; the finalize stage removes this
+        printf '#!/bin/sh\n# LiveImage.Sdk: daemons are blocked while the image is built\nexit 101\n' > /usr/sbin/policy-rc.d
+        chmod 755 /usr/sbin/policy-rc.d
+        if [ -n "$LIVEIMAGE_USER" ]; then
+            groups=
+            if [ -n "$LIVEIMAGE_SUDO" ]; then
+                getent group sudo >/dev/null || groupadd --system sudo
+                groups="--groups sudo"
+            fi
+            useradd --create-home --shell /bin/bash --user-group $groups "$LIVEIMAGE_USER"
+            echo "$LIVEIMAGE_USER:$LIVEIMAGE_PASSWORD" | chpasswd
+            echo "live user $LIVEIMAGE_USER created${LIVEIMAGE_SUDO:+ (sudo)}"
+        fi
+        if [ -n "$LIVEIMAGE_LOCKROOT" ]; then
+            usermod --lock root
+            echo "root password locked"
+        fi
+        """;
+}

@@ -1,0 +1,54 @@
+using System.Text.RegularExpressions;
+using LiveImage.Tasks.Internal;
+using Microsoft.Build.Framework;
+
+namespace LiveImage.Tasks;
+
+/// <summary>
+/// Installs the image's packages (task-* and the rest) with apt inside the image, with
+/// Recommends unless a Package item says Recommends="false" (reference 000, points 12–15).
+/// </summary>
+public sealed partial class InstallTasks : RootfsStageTask
+{
+    [Required] public string Architecture { get; set; } = "";
+    public string Suite { get; set; } = "";
+    public ITaskItem[] Packages { get; set; } = [];
+
+    protected override void RunStage()
+    {
+        var names = string.Join(' ', Packages.Select(p => p.ItemSpec));
+        High("StageStarting", StageName, Architecture, names.Length > 0 ? $"apt-get install {names}" : "no packages");
+        if (Packages.Length == 0) return;
+        var started = DateTime.UtcNow;
+        var ns = Namespace();
+        RunChecked(ns.InChroot(AptGet("update"), LogFile, AptEnvironment()), "apt-get update");
+        foreach (var group in Packages.GroupBy(p => p.GetMetadata("Recommends") != "false"))
+        {
+            var args = AptGet("install", group.Key ? "--install-recommends" : "--no-install-recommends");
+            args.AddRange(group.Select(p => p.ItemSpec));
+            var result = RunChecked(ns.InChroot(args, LogFile, AptEnvironment()), "apt-get install");
+            var summary = result.Tail.LastOrDefault(l => l.Contains("newly installed", StringComparison.Ordinal));
+            if (summary is not null) Log.LogMessage(MessageImportance.High, $"{StageName} [{Architecture}]: {summary.Trim()}");
+        }
+        High("StageFinished", StageName, Architecture, (DateTime.UtcNow - started).TotalSeconds);
+    }
+
+    /// <summary>apt-get without progress bars or colour, every dpkg step still logged.</summary>
+    internal static List<string> AptGet(params string[] verb) =>
+    [
+        "apt-get", "-y", "-q", "-o", "Dpkg::Progress-Fancy=0", "-o", "APT::Color=0", "-o", "Dpkg::Use-Pty=0",
+        "-o", "Dpkg::Options::=--force-confdef", "-o", "Dpkg::Options::=--force-confold", .. verb,
+    ];
+
+    private protected override void OnFailure(ToolResult result, string what)
+    {
+        var log = File.Exists(result.LogPath) ? File.ReadAllText(result.LogPath) : result.TailText;
+        var missing = MissingPackage().Match(log);
+        if (missing.Success)
+            throw new LiveImageException("PackageNotFound", missing.Groups["name"].Value, Suite, Architecture, StageName, result.LogPath);
+        base.OnFailure(result, what);
+    }
+
+    [GeneratedRegex(@"E: (Unable to locate package |Package '?)(?<name>[^\s']+)'?( has no installation candidate)?")]
+    private static partial Regex MissingPackage();
+}

@@ -1,0 +1,60 @@
+namespace LiveImage.Tasks.Internal;
+
+/// <summary>One boot menu entry: the same in the BIOS (isolinux) and UEFI (GRUB) menus.</summary>
+internal sealed record BootEntry(string Label, string Title, string KernelArguments);
+
+/// <summary>Writes isolinux.cfg and grub.cfg from one list of entries, so both menus always agree.</summary>
+internal static class BootMenu
+{
+    /// <summary>live-build's failsafe arguments: no ACPI/APIC tricks, no modesetting.</summary>
+    public const string FailsafeArguments = "memtest noapic noapm nodma nomce nolapic nomodeset nosmp nosplash vga=normal";
+
+    public static IReadOnlyList<BootEntry> Entries(string title, string liveArguments, string extraArguments) =>
+    [
+        new("live", title, Join(liveArguments, extraArguments)),
+        new("failsafe", title + " (fail-safe mode)", Join(liveArguments, FailsafeArguments, extraArguments)),
+    ];
+
+    public static string Isolinux(string menuTitle, IReadOnlyList<BootEntry> entries, int timeoutSeconds)
+    {
+        var lines = new List<string>
+        {
+            "SERIAL 0 115200",
+            "UI menu.c32",
+            $"MENU TITLE {menuTitle}",
+            "PROMPT 0",
+            $"TIMEOUT {Math.Max(1, timeoutSeconds * 10)}",
+            $"DEFAULT {entries[0].Label}",
+        };
+        foreach (var e in entries)
+        {
+            lines.Add($"LABEL {e.Label}");
+            lines.Add($"  MENU LABEL {e.Title}");
+            lines.Add("  KERNEL /live/vmlinuz");
+            lines.Add($"  APPEND initrd=/live/initrd.img {e.KernelArguments}");
+        }
+        return string.Join('\n', lines) + "\n";
+    }
+
+    public static string Grub(IReadOnlyList<BootEntry> entries, int timeoutSeconds)
+    {
+        var lines = new List<string>
+        {
+            "serial --unit=0 --speed=115200",
+            "terminal_input console serial",
+            "terminal_output console serial",
+            "set default=0",
+            $"set timeout={timeoutSeconds}",
+        };
+        foreach (var e in entries)
+        {
+            lines.Add($"menuentry \"{e.Title.Replace("\"", "'")}\" {{");
+            lines.Add($"    linux /live/vmlinuz {e.KernelArguments}");
+            lines.Add("    initrd /live/initrd.img");
+            lines.Add("}");
+        }
+        return string.Join('\n', lines) + "\n";
+    }
+
+    private static string Join(params string[] parts) => string.Join(' ', parts.Where(p => p.Length > 0));
+}

@@ -1,0 +1,49 @@
+namespace LiveImage.Tasks.Internal;
+
+/// <summary>Which Debian package provides each host tool and file the SDK uses, so errors can name it.</summary>
+internal static class HostTools
+{
+    private static readonly Dictionary<string, string> Packages = new()
+    {
+        ["mmdebstrap"] = "mmdebstrap",
+        ["debootstrap"] = "debootstrap",
+        ["mksquashfs"] = "squashfs-tools",
+        ["unsquashfs"] = "squashfs-tools",
+        ["xorriso"] = "xorriso",
+        ["grub-mkimage"] = "grub-common",
+        ["mkfs.vfat"] = "dosfstools",
+        ["mmd"] = "mtools",
+        ["mcopy"] = "mtools",
+        ["unshare"] = "util-linux",
+        ["setpriv"] = "util-linux",
+        ["qemu-system-x86_64"] = "qemu-system-x86",
+        ["qemu-system-i386"] = "qemu-system-x86",
+        ["qemu-system-aarch64"] = "qemu-system-arm",
+        ["/usr/lib/ISOLINUX/isolinux.bin"] = "isolinux",
+        ["/usr/lib/ISOLINUX/isohdpfx.bin"] = "isolinux",
+        ["/usr/lib/syslinux/modules/bios"] = "syslinux-common",
+        ["/usr/lib/grub/x86_64-efi"] = "grub-efi-amd64-bin",
+        ["/usr/share/OVMF/OVMF_CODE_4M.fd"] = "ovmf",
+    };
+
+    public static string PackageFor(string tool) =>
+        Packages.TryGetValue(tool, out var p) ? p : Packages.GetValueOrDefault(Path.GetFileName(tool), "(unknown: run 'apt-file search " + Path.GetFileName(tool) + "')");
+
+    /// <summary>The full path of a program on PATH, or null.</summary>
+    public static string? Find(string program)
+    {
+        if (program.Contains('/')) return File.Exists(program) ? program : null;
+        var path = Environment.GetEnvironmentVariable("PATH") ?? "/usr/sbin:/usr/bin:/sbin:/bin";
+        foreach (var dir in path.Split(':', StringSplitOptions.RemoveEmptyEntries).Concat(["/usr/sbin", "/sbin"]))
+        {
+            var candidate = Path.Combine(dir, program);
+            if (File.Exists(candidate)) return candidate;
+        }
+        return null;
+    }
+
+    /// <summary>Missing tools and files as (name, package) pairs.</summary>
+    public static IEnumerable<(string Name, string Package)> Missing(IEnumerable<string> required) =>
+        required.Where(r => r.StartsWith('/') ? !File.Exists(r) && !Directory.Exists(r) : Find(r) is null)
+                .Select(r => (r, PackageFor(r)));
+}

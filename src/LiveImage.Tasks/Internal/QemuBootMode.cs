@@ -1,0 +1,53 @@
+namespace LiveImage.Tasks.Internal;
+
+/// <summary>Which firmware boots the guest.</summary>
+internal enum QemuFirmware
+{
+    /// <summary>Legacy BIOS (SeaBIOS on x86): the isolinux path of an isohybrid ISO.</summary>
+    Bios,
+
+    /// <summary>UEFI (OVMF on x86, AAVMF on arm64): the EFI El Torito / GPT path.</summary>
+    Uefi,
+}
+
+/// <summary>How the ISO is attached to the guest.</summary>
+internal enum QemuMedium
+{
+    /// <summary>As an optical disc (El Torito).</summary>
+    Cdrom,
+
+    /// <summary>As a USB mass-storage stick (the isohybrid MBR/GPT), like a <c>dd</c>-written stick.</summary>
+    UsbStick,
+}
+
+/// <summary>One way of booting an ISO in qemu: <c>bios-cdrom</c>, <c>bios-usb</c>, <c>uefi-cdrom</c>, <c>uefi-usb</c>.</summary>
+internal sealed record QemuBootMode(string Name, QemuFirmware Firmware, QemuMedium Medium)
+{
+    public static readonly QemuBootMode BiosCdrom = new("bios-cdrom", QemuFirmware.Bios, QemuMedium.Cdrom);
+    public static readonly QemuBootMode BiosUsb = new("bios-usb", QemuFirmware.Bios, QemuMedium.UsbStick);
+    public static readonly QemuBootMode UefiCdrom = new("uefi-cdrom", QemuFirmware.Uefi, QemuMedium.Cdrom);
+    public static readonly QemuBootMode UefiUsb = new("uefi-usb", QemuFirmware.Uefi, QemuMedium.UsbStick);
+
+    public static readonly IReadOnlyList<QemuBootMode> All = [BiosCdrom, BiosUsb, UefiCdrom, UefiUsb];
+
+    /// <summary>
+    /// The modes named in a ';'-separated list, in order and without duplicates. An empty list means
+    /// every mode the machine supports. A name that is unknown, or that this machine cannot boot
+    /// (BIOS on arm64), is a LIVE5004 error listing the modes it can.
+    /// </summary>
+    public static IReadOnlyList<QemuBootMode> ParseList(string? modes, QemuMachine machine)
+    {
+        var supported = machine.SupportedModes;
+        var names = (modes ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        if (names.Length == 0) return supported;
+
+        var result = new List<QemuBootMode>();
+        foreach (var name in names)
+        {
+            var mode = supported.FirstOrDefault(m => string.Equals(m.Name, name, StringComparison.OrdinalIgnoreCase))
+                ?? throw new LiveImageException("UnknownBootMode", name, string.Join(", ", supported.Select(m => m.Name)));
+            if (!result.Contains(mode)) result.Add(mode);
+        }
+        return result;
+    }
+}

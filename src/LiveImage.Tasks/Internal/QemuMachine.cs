@@ -1,0 +1,49 @@
+namespace LiveImage.Tasks.Internal;
+
+/// <summary>
+/// Everything that differs per architecture when booting an ISO in qemu: the program, the machine,
+/// the firmware and how a CD-ROM and a USB stick are attached. <see cref="QemuCommandLine"/> turns
+/// one of these plus a <see cref="QemuBootMode"/> into arguments; to support another architecture,
+/// add an entry to <see cref="All"/> (arm64 would be qemu-system-aarch64, machine virt, AAVMF
+/// firmware from the qemu-efi-aarch64 package, virtio-scsi CD-ROM, no BIOS modes).
+/// </summary>
+internal sealed record QemuMachine(
+    string Architecture,
+    string Program,
+    IReadOnlyList<string> MachineArguments,
+    string? KvmCpu,
+    string? TcgCpu,
+    bool HasBios,
+    string DefaultFirmwareCode,
+    string DefaultFirmwareVars,
+    string FirmwarePackage,
+    IReadOnlyList<string> CdromControllerArguments,
+    string CdromDevice,
+    IReadOnlyList<string> UsbControllerArguments,
+    string UsbBus)
+{
+    public static readonly QemuMachine Amd64 = new(
+        Architecture: "amd64",
+        Program: "qemu-system-x86_64",
+        MachineArguments: ["-machine", "pc"],
+        KvmCpu: "host",
+        TcgCpu: null,
+        HasBios: true,
+        DefaultFirmwareCode: "/usr/share/OVMF/OVMF_CODE_4M.fd",
+        DefaultFirmwareVars: "/usr/share/OVMF/OVMF_VARS_4M.fd",
+        FirmwarePackage: "ovmf",
+        CdromControllerArguments: [],
+        CdromDevice: "ide-cd",
+        UsbControllerArguments: ["-device", "qemu-xhci,id=xhci"],
+        UsbBus: "xhci.0");
+
+    public static readonly IReadOnlyList<QemuMachine> All = [Amd64];
+
+    public static QemuMachine? Find(string architecture) =>
+        All.FirstOrDefault(m => string.Equals(m.Architecture, architecture, StringComparison.Ordinal));
+
+    public static string Names => string.Join(", ", All.Select(m => m.Architecture));
+
+    public IReadOnlyList<QemuBootMode> SupportedModes =>
+        QemuBootMode.All.Where(m => HasBios || m.Firmware != QemuFirmware.Bios).ToArray();
+}

@@ -1,0 +1,111 @@
+using LiveImage.Tasks.Internal;
+using Microsoft.Build.Framework;
+
+namespace LiveImage.Tasks;
+
+/// <summary>
+/// Writes the ISO-hybrid: isolinux for BIOS, a GRUB EFI image on an El Torito EFI system
+/// partition, and the isohybrid MBR and GPT so the same file boots as a CD and as a USB disk.
+/// The staging directory already holds live/ (kernel, initrd, squashfs).
+/// </summary>
+public sealed class MakeIsoHybrid : LiveImageTask
+{
+    [Required] public string StagingDirectory { get; set; } = "";
+    [Required] public string OutputIso { get; set; } = "";
+    [Required] public string LogFile { get; set; } = "";
+    public string Architecture { get; set; } = "amd64";
+    public string VolumeId { get; set; } = "DEBIAN_LIVE";
+    public string MenuTitle { get; set; } = "Debian Live";
+    public string LiveArguments { get; set; } = "boot=live components";
+    public string KernelArguments { get; set; } = "";
+    public int MenuTimeoutSeconds { get; set; } = 5;
+    public string IsolinuxDirectory { get; set; } = "/usr/lib/ISOLINUX";
+    public string SyslinuxModules { get; set; } = "/usr/lib/syslinux/modules/bios";
+    public string GrubDirectory { get; set; } = "/usr/lib/grub";
+
+    private static readonly string[] GrubModules =
+    [
+        "part_gpt", "part_msdos", "fat", "iso9660", "normal", "boot", "linux", "search", "search_fs_file",
+        "configfile", "echo", "serial", "terminal", "efi_gop", "all_video", "gzio", "test", "ls", "cat",
+    ];
+
+    protected override void ExecuteCore()
+    {
+        var arch = DebianArchitecture.Find(Architecture) ?? throw new LiveImageException("UnknownArchitecture", Architecture, DebianArchitecture.Names);
+        High("StageStarting", "iso", Architecture, $"xorriso, volume {VolumeId}");
+        var started = DateTime.UtcNow;
+        var staging = Path.GetFullPath(StagingDirectory);
+        if (File.Exists(LogFile)) File.Delete(LogFile);
+        var id = Guid.NewGuid().ToString("N");
+        WriteDiskInfo(staging, id);
+        var entries = BootMenu.Entries(MenuTitle, LiveArguments, KernelArguments);
+        var xorriso = new List<string> { "-as", "mkisofs", "-iso-level", "3", "-full-iso9660-filenames", "-joliet", "-rational-rock", "-volid", VolumeId };
+        if (arch.HasBios) xorriso.AddRange(PrepareBios(staging, entries));
+        if (arch.GrubEfiTarget is not null) xorriso.AddRange(PrepareEfi(staging, arch, entries, id));
+        var output = Path.GetFullPath(OutputIso);
+        Directory.CreateDirectory(Path.GetDirectoryName(output)!);
+        xorriso.AddRange(["-output", output + ".tmp", staging]);
+        Run(new ToolCommand("xorriso", xorriso) { LogPath = LogFile }, "xorriso");
+        File.Move(output + ".tmp", output, overwrite: true);
+        High("StageFinished", "iso", Architecture, (DateTime.UtcNow - started).TotalSeconds);
+    }
+
+    private static void WriteDiskInfo(string staging, string id)
+    {
+        var disk = Path.Combine(staging, ".disk");
+        if (Directory.Exists(disk)) Directory.Delete(disk, true);
+        Directory.CreateDirectory(disk);
+        File.WriteAllText(Path.Combine(disk, "info"), $"LiveImage {id}\n");
+        // a unique file GRUB searches for, whatever the firmware calls the medium
+        File.WriteAllText(Path.Combine(disk, "id-" + id), "");
+    }
+
+    private IEnumerable<string> PrepareBios(string staging, IReadOnlyList<BootEntry> entries)
+    {
+        var dir = Path.Combine(staging, "isolinux");
+        Directory.CreateDirectory(dir);
+        File.Copy(Path.Combine(IsolinuxDirectory, "isolinux.bin"), Path.Combine(dir, "isolinux.bin"), true);
+        foreach (var module in new[] { "ldlinux.c32", "menu.c32", "libutil.c32" })
+            File.Copy(Path.Combine(SyslinuxModules, module), Path.Combine(dir, module), true);
+        File.WriteAllText(Path.Combine(dir, "isolinux.cfg"), BootMenu.Isolinux(MenuTitle, entries, MenuTimeoutSeconds));
+        return
+        [
+            "-isohybrid-mbr", Path.Combine(IsolinuxDirectory, "isohdpfx.bin"),
+            "-eltorito-boot", "isolinux/isolinux.bin", "-eltorito-catalog", "isolinux/boot.cat",
+            "-no-emul-boot", "-boot-load-size", "4", "-boot-info-table",
+        ];
+    }
+
+    private IEnumerable<string> PrepareEfi(string staging, DebianArchitecture arch, IReadOnlyList<BootEntry> entries, string id)
+    {
+        var grubDir = Path.Combine(staging, "boot", "grub");
+        Directory.CreateDirectory(grubDir);
+        File.WriteAllText(Path.Combine(grubDir, "grub.cfg"), BootMenu.Grub(entries, MenuTimeoutSeconds));
+        var work = Path.Combine(Path.GetDirectoryName(staging)!, "efi-work");
+        Directory.CreateDirectory(work);
+        var early = Path.Combine(work, "early.cfg");
+        File.WriteAllText(early, $"search --no-floppy --set=root --file /.disk/id-{id}\nset prefix=($root)/boot/grub\nconfigfile $prefix/grub.cfg\n");
+        var efiBinary = Path.Combine(work, arch.EfiBootFile!);
+        Run(new ToolCommand("grub-mkimage",
+            ["-O", arch.GrubEfiTarget!, "-d", Path.Combine(GrubDirectory, arch.GrubEfiTarget!), "-o", efiBinary, "-p", "/boot/grub", "-c", early, .. GrubModules])
+            { LogPath = LogFile }, "grub-mkimage");
+
+        // the FAT image is made with mtools: no loop device or vfat driver is needed
+        var efiImage = Path.Combine(grubDir, "efi.img");
+        if (File.Exists(efiImage)) File.Delete(efiImage);
+        var sizeKiB = (new FileInfo(efiBinary).Length / 1024) + 512;
+        Run(new ToolCommand("mkfs.vfat", ["-C", "-n", "EFIBOOT", efiImage, sizeKiB.ToString()]) { LogPath = LogFile }, "mkfs.vfat");
+        Run(new ToolCommand("mmd", ["-i", efiImage, "::/EFI", "::/EFI/BOOT"]) { LogPath = LogFile }, "mmd");
+        Run(new ToolCommand("mcopy", ["-i", efiImage, efiBinary, "::/EFI/BOOT/" + arch.EfiBootFile]) { LogPath = LogFile }, "mcopy");
+        var efiTree = Path.Combine(staging, "EFI", "BOOT");
+        Directory.CreateDirectory(efiTree);
+        File.Copy(efiBinary, Path.Combine(efiTree, arch.EfiBootFile!), true);
+        return ["-eltorito-alt-boot", "-e", "boot/grub/efi.img", "-no-emul-boot", "-isohybrid-gpt-basdat"];
+    }
+
+    private void Run(ToolCommand command, string what)
+    {
+        var result = CreateRunner().Run(command);
+        if (result.ExitCode != 0) throw new LiveImageException("ToolFailed", what, result.ExitCode, "iso", result.TailText, result.LogPath);
+    }
+}

@@ -1,0 +1,14 @@
+using System.Globalization;
+using System.Resources;
+
+namespace LiveImage.Tasks;
+
+/// <summary>Access to Strings.resx; resource names are used with nameof(Strings.X).</summary>
+internal static partial class Strings
+{
+    public static ResourceManager Manager { get; } =
+        new("LiveImage.Tasks.Resources.Strings", typeof(Strings).Assembly);
+
+    public static string Format(string name, params object[] args) =>
+        string.Format(CultureInfo.CurrentCulture, Manager.GetString(name, CultureInfo.CurrentUICulture) ?? name, args);
+}

@@ -1,0 +1,76 @@
+using LiveImage.Tasks.Internal;
+using Microsoft.Build.Framework;
+
+namespace LiveImage.Tasks;
+
+/// <summary>
+/// Base of the tasks that change the image: each writes only its own layer, on top of the
+/// layers below it (DESIGN §3). The layer is cleared before the stage runs, so a stage that
+/// was interrupted half-way is redone, never trusted.
+/// </summary>
+public abstract class RootfsStageTask : LiveImageTask
+{
+    /// <summary>Layer directories below this stage, bottom first.</summary>
+    public ITaskItem[] LowerLayers { get; set; } = [];
+
+    /// <summary>This stage's own layer directory.</summary>
+    [Required] public string Layer { get; set; } = "";
+
+    /// <summary>Scratch directory for the overlay work dir and mount point.</summary>
+    [Required] public string ScratchDirectory { get; set; } = "";
+
+    /// <summary>Where the stage's tool output goes in full.</summary>
+    [Required] public string LogFile { get; set; } = "";
+
+    /// <summary>Shared download cache for .deb files; empty for none.</summary>
+    public string PackageCache { get; set; } = "";
+
+    /// <summary>Name of the stage for messages.</summary>
+    public string StageName { get; set; } = "";
+
+    /// <summary>Clears the layer and any earlier log, then runs the stage.</summary>
+    protected sealed override void ExecuteCore()
+    {
+        ClearDirectory(Layer);
+        if (File.Exists(LogFile)) File.Delete(LogFile);
+        RunStage();
+    }
+
+    protected abstract void RunStage();
+
+    private protected RootfsNamespace Namespace(bool writable = true, bool system = true) => new()
+    {
+        Lower = LowerLayers.Select(l => l.GetMetadata("FullPath")).ToList(),
+        Upper = writable ? Path.GetFullPath(Layer) : null,
+        ScratchDirectory = Path.GetFullPath(ScratchDirectory),
+        PackageCache = PackageCache.Length > 0 ? Path.GetFullPath(PackageCache) : null,
+        MountSystem = system,
+    };
+
+    /// <summary>Runs a command in the namespace; a non-zero exit is a coded error with the log's tail.</summary>
+    private protected ToolResult RunChecked(ToolCommand command, string what)
+    {
+        var result = CreateRunner().Run(command);
+        foreach (var leftover in result.Leftovers) Log.LogWarningWithCodeFromResources("LeftoverProcess", what, leftover);
+        if (result.ExitCode != 0) OnFailure(result, what);
+        return result;
+    }
+
+    /// <summary>Turns a failed run into the most precise coded error the stage knows.</summary>
+    private protected virtual void OnFailure(ToolResult result, string what) =>
+        throw new LiveImageException("ToolFailed", what, result.ExitCode, StageName, result.TailText, result.LogPath);
+
+    internal static void ClearDirectory(string path)
+    {
+        if (Directory.Exists(path)) Directory.Delete(path, recursive: true);
+        Directory.CreateDirectory(path);
+    }
+
+    /// <summary>The standard environment for apt and dpkg inside the image.</summary>
+    internal static Dictionary<string, string> AptEnvironment() => new()
+    {
+        ["DEBIAN_FRONTEND"] = "noninteractive",
+        ["DEBCONF_NONINTERACTIVE_SEEN"] = "true",
+        ["APT_LISTCHANGES_FRONTEND"] = "none",
+    };
+}

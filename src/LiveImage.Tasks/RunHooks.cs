@@ -1,0 +1,123 @@
+using System.Security.Cryptography;
+using System.Text;
+using LiveImage.Tasks.Internal;
+using Microsoft.Build.Framework;
+using Microsoft.Build.Utilities;
+
+namespace LiveImage.Tasks;
+
+/// <summary>
+/// Runs the customisation hooks in file-name order, each into a layer of its own. A hook's
+/// layer is kept when nothing at or below it changed (its key chains the stage below, every
+/// earlier hook and its own content and metadata), so editing one hook reruns only it and the
+/// hooks after it. A hook gets the image root as $1 (reference 000, point 5), or runs inside
+/// the image with RunIn="chroot".
+/// </summary>
+public sealed class RunHooks : LiveImageTask
+{
+    [Required] public string Architecture { get; set; } = "";
+    public string Suite { get; set; } = "";
+    /// <summary>Hooks from ResolveLiveImageConfiguration (metadata HookName, LayerName, RunIn).</summary>
+    public ITaskItem[] Hooks { get; set; } = [];
+    /// <summary>Layers below the hooks, bottom first.</summary>
+    public ITaskItem[] LowerLayers { get; set; } = [];
+    /// <summary>The stamp of the stage below; its content identifies that stage's last run.</summary>
+    [Required] public string BaseStamp { get; set; } = "";
+    [Required] public string LayersDirectory { get; set; } = "";
+    [Required] public string ScratchDirectory { get; set; } = "";
+    [Required] public string LogDirectory { get; set; } = "";
+    public string PackageCache { get; set; } = "";
+    public string HelpersScript { get; set; } = "";
+
+    /// <summary>The hook layers, bottom first, for the stages above.</summary>
+    [Output] public ITaskItem[] HookLayers { get; private set; } = [];
+
+    protected override void ExecuteCore()
+    {
+        var key = File.Exists(BaseStamp) ? File.ReadAllText(BaseStamp).Trim() : "";
+        var lower = LowerLayers.Select(l => l.GetMetadata("FullPath")).ToList();
+        var layers = new List<ITaskItem>();
+        var rerun = false;
+        RemoveStaleLayers();
+        foreach (var hook in Hooks)
+        {
+            key = Key(key, hook);
+            var layer = Path.Combine(Path.GetFullPath(LayersDirectory), hook.GetMetadata("LayerName"));
+            var keyFile = layer + ".key";
+            rerun |= !(Directory.Exists(layer) && File.Exists(keyFile) && File.ReadAllText(keyFile) == key);
+            if (rerun)
+            {
+                File.Delete(keyFile);
+                Run(hook, lower, layer);
+                File.WriteAllText(keyFile, key);
+            }
+            else
+            {
+                Log.LogMessage(MessageImportance.Normal, $"hooks [{Architecture}]: {hook.GetMetadata("HookName")} unchanged, its layer is reused");
+            }
+            lower.Add(layer);
+            layers.Add(new TaskItem(layer));
+        }
+        HookLayers = [.. layers];
+    }
+
+    private void Run(ITaskItem hook, List<string> lower, string layer)
+    {
+        var name = hook.GetMetadata("HookName");
+        High("StageStarting", "hook " + name, Architecture, hook.GetMetadata("RunIn") == "chroot" ? "in the image (chroot)" : "on the host side, $1 = image root");
+        var started = DateTime.UtcNow;
+        RootfsStageTask.ClearDirectory(layer);
+        var ns = new RootfsNamespace
+        {
+            Lower = lower,
+            Upper = layer,
+            ScratchDirectory = Path.Combine(Path.GetFullPath(ScratchDirectory), "hooks"),
+            PackageCache = PackageCache.Length > 0 ? Path.GetFullPath(PackageCache) : null,
+        };
+        var env = RootfsStageTask.AptEnvironment();
+        env["LIVEIMAGE_ARCH"] = Architecture;
+        env["LIVEIMAGE_SUITE"] = Suite;
+        env["LIVEIMAGE_HOOK"] = name;
+        env["LIVEIMAGE_HELPERS"] = HelpersScript;
+        var logPath = Path.Combine(Path.GetFullPath(LogDirectory), $"hook-{name}.log");
+        if (File.Exists(logPath)) File.Delete(logPath);
+        var path = hook.GetMetadata("FullPath");
+        var command = hook.GetMetadata("RunIn") == "chroot"
+            ? ns.OnHost(["/bin/sh", "-c", InChrootScript, "hook", path, HelpersScript], logPath, env)
+            : ns.OnHost([path, ns.MergedDirectory], logPath, env);
+        var result = CreateRunner().Run(command);
+        foreach (var leftover in result.Leftovers) Log.LogWarningWithCodeFromResources("LeftoverProcess", "hook " + name, leftover);
+        if (result.ExitCode != 0) throw new LiveImageException("HookFailed", name, result.ExitCode, result.TailText, result.LogPath);
+        High("StageFinished", "hook " + name, Architecture, (DateTime.UtcNow - started).TotalSeconds);
+    }
+
+    /// <summary>Copies the hook (and the helpers) to the image's /run, a tmpfs that never reaches a layer.</summary>
+    private const string InChrootScript = """
+        set -e
+        cp "$1" "$LIVEIMAGE_ROOT/run/liveimage-hook"
+        chmod 755 "$LIVEIMAGE_ROOT/run/liveimage-hook"
+        if [ -n "$2" ]; then cp "$2" "$LIVEIMAGE_ROOT/run/liveimage-helpers.sh"; export LIVEIMAGE_HELPERS=/run/liveimage-helpers.sh; fi
+        exec chroot "$LIVEIMAGE_ROOT" /run/liveimage-hook /
+        """;
+
+    internal static string Key(string below, ITaskItem hook)
+    {
+        using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        sha.AppendData(Encoding.UTF8.GetBytes($"{below}\n{hook.GetMetadata("HookName")}\n{hook.GetMetadata("RunIn")}\n"));
+        sha.AppendData(File.ReadAllBytes(hook.GetMetadata("FullPath")));
+        return Convert.ToHexString(sha.GetHashAndReset());
+    }
+
+    /// <summary>Layers of hooks that were removed or renamed would otherwise linger in obj/.</summary>
+    private void RemoveStaleLayers()
+    {
+        if (!Directory.Exists(LayersDirectory)) return;
+        var wanted = Hooks.Select(h => h.GetMetadata("LayerName")).ToHashSet();
+        foreach (var dir in Directory.GetDirectories(LayersDirectory, "40-hook-*"))
+        {
+            if (wanted.Contains(Path.GetFileName(dir))) continue;
+            Directory.Delete(dir, recursive: true);
+            File.Delete(dir + ".key");
+        }
+    }
+}
