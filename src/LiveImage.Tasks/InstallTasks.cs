@@ -43,11 +43,14 @@ public sealed partial class InstallTasks : RootfsStageTask
     private protected override void OnFailure(ToolResult result, string what)
     {
         var log = File.Exists(result.LogPath) ? File.ReadAllText(result.LogPath) : result.TailText;
-        var missing = MissingPackage().Match(log);
-        if (missing.Success)
-            throw new LiveImageException("PackageNotFound", missing.Groups["name"].Value, Suite, Architecture, StageName, result.LogPath);
+        if (FindMissingPackage(log) is { } name)
+            throw new LiveImageException("PackageNotFound", name, Suite, Architecture, StageName, result.LogPath);
         base.OnFailure(result, what);
     }
+
+    /// <summary>The package apt said it cannot find, from its output.</summary>
+    internal static string? FindMissingPackage(string aptOutput) =>
+        MissingPackage().Match(aptOutput) is { Success: true } m ? m.Groups["name"].Value : null;
 
     [GeneratedRegex(@"E: (Unable to locate package |Package '?)(?<name>[^\s']+)'?( has no installation candidate)?")]
     private static partial Regex MissingPackage();

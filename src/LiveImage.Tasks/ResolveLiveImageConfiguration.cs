@@ -38,6 +38,9 @@ public sealed partial class ResolveLiveImageConfiguration : LiveImageTask
     /// <summary>Overridable for tests: whether the build runs as root.</summary>
     internal Func<bool> IsRoot { get; set; } = () => Environment.UserName == "root";
 
+    /// <summary>Overridable for tests: where host tools are looked for (null: PATH and sbin).</summary>
+    internal string? ToolSearchPath { get; set; }
+
     protected override void ExecuteCore()
     {
         // lets a build log (and a test) tell which task assembly really ran: a stale cached SDK shows here
@@ -57,7 +60,7 @@ public sealed partial class ResolveLiveImageConfiguration : LiveImageTask
         if (Log.HasLoggedErrors) return;
 
         if (RequireRoot && !IsRoot()) Error("NotRoot");
-        foreach (var (name, package) in HostTools.Missing(RequiredHostTools))
+        foreach (var (name, package) in HostTools.Missing(RequiredHostTools, ToolSearchPath))
             Error(name.StartsWith('/') ? "MissingHostFile" : "MissingTool", name, package);
         KernelPackage = arch!.KernelPackage;
         ResolvedImageMirror = ImageMirror.Length > 0 ? ImageMirror : BuildMirror;

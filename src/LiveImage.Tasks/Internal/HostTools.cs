@@ -30,11 +30,12 @@ internal static class HostTools
         Packages.TryGetValue(tool, out var p) ? p : Packages.GetValueOrDefault(Path.GetFileName(tool), "(unknown: run 'apt-file search " + Path.GetFileName(tool) + "')");
 
     /// <summary>The full path of a program on PATH, or null.</summary>
-    public static string? Find(string program)
+    public static string? Find(string program, string? searchPath = null)
     {
         if (program.Contains('/')) return File.Exists(program) ? program : null;
-        var path = Environment.GetEnvironmentVariable("PATH") ?? "/usr/sbin:/usr/bin:/sbin:/bin";
-        foreach (var dir in path.Split(':', StringSplitOptions.RemoveEmptyEntries).Concat(["/usr/sbin", "/sbin"]))
+        var path = searchPath ?? Environment.GetEnvironmentVariable("PATH") ?? "/usr/sbin:/usr/bin:/sbin:/bin";
+        // root's tools live in sbin, which a user's PATH may lack
+        foreach (var dir in path.Split(':', StringSplitOptions.RemoveEmptyEntries).Concat(searchPath is null ? ["/usr/sbin", "/sbin"] : []))
         {
             var candidate = Path.Combine(dir, program);
             if (File.Exists(candidate)) return candidate;
@@ -43,7 +44,7 @@ internal static class HostTools
     }
 
     /// <summary>Missing tools and files as (name, package) pairs.</summary>
-    public static IEnumerable<(string Name, string Package)> Missing(IEnumerable<string> required) =>
-        required.Where(r => r.StartsWith('/') ? !File.Exists(r) && !Directory.Exists(r) : Find(r) is null)
+    public static IEnumerable<(string Name, string Package)> Missing(IEnumerable<string> required, string? searchPath = null) =>
+        required.Where(r => r.StartsWith('/') ? !File.Exists(r) && !Directory.Exists(r) : Find(r, searchPath) is null)
                 .Select(r => (r, PackageFor(r)));
 }

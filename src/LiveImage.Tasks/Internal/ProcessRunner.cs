@@ -12,7 +12,12 @@ internal sealed record ToolCommand(string FileName, IReadOnlyList<string> Argume
     public string? LogPath { get; init; }
     public TimeSpan? Timeout { get; init; }
 
-    public string Display => string.Join(' ', new[] { FileName }.Concat(Arguments.Select(Quote)));
+    /// <summary>What the log shows of the command; wrappers set it to the command they wrap.</summary>
+    public string? Summary { get; init; }
+
+    public string Display => Summary ?? Join(new[] { FileName }.Concat(Arguments));
+
+    public static string Join(IEnumerable<string> words) => string.Join(' ', words.Select(Quote));
 
     private static string Quote(string a) => a.Length > 0 && a.All(c => char.IsLetterOrDigit(c) || "-_./=:,+@%".Contains(c)) ? a : "'" + a.Replace("'", "'\\''") + "'";
 }

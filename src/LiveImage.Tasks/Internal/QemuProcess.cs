@@ -38,6 +38,9 @@ internal sealed class QemuProcess : IDisposable
 
     public int ExitCode => _process.ExitCode;
 
+    /// <summary>Waits up to <paramref name="time"/> for qemu to end by itself.</summary>
+    public bool WaitForExit(TimeSpan time) => _process.WaitForExit(time);
+
     /// <summary>Everything qemu wrote to stderr so far.</summary>
     public string Stderr
     {

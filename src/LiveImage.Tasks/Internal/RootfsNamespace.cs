@@ -65,7 +65,12 @@ internal sealed class RootfsNamespace
             "/bin/sh", "-c", Script, "liveimage-namespace",
         };
         args.AddRange(command);
-        return new ToolCommand("setpriv", args) { Environment = environment, LogPath = logPath };
+        return new ToolCommand("setpriv", args)
+        {
+            Environment = environment,
+            LogPath = logPath,
+            Summary = $"[{mode} in image namespace] {ToolCommand.Join(command.Select(c => c.Contains('\n') ? "<script>" : c))}",
+        };
     }
 
     /// <summary>

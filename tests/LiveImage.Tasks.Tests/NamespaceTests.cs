@@ -1,0 +1,133 @@
+using Microsoft.Build.Framework;
+using static LiveImage.Tasks.Tests.Items;
+
+namespace LiveImage.Tasks.Tests;
+
+/// <summary>
+/// The namespace wrapper and the hook runner against a tiny fake root: real unshare, real
+/// overlayfs, no image. They need root.
+/// </summary>
+public sealed class NamespaceTests : IDisposable
+{
+    private readonly TempDirectory _dir = new();
+    private readonly FakeBuildEngine _engine = new();
+
+    public NamespaceTests()
+    {
+        foreach (var d in new[] { "proc", "sys", "dev", "run", "etc", "tmp" }) Directory.CreateDirectory(Path.Combine(BaseLayer, d));
+    }
+
+    private string BaseLayer => Path.Combine(_dir.Path, "layers", "00-base");
+
+    public void Dispose() => _dir.Dispose();
+
+    private RunHooks Hooks(params string[] hookScripts)
+    {
+        var hooks = hookScripts.Select((script, i) =>
+        {
+            var path = _dir.File($"hooks/0{i + 1}00-hook.sh", script, executable: true);
+            return Item(path, ("HookName", Path.GetFileName(path)), ("LayerName", $"40-hook-{i + 1:D2}"), ("RunIn", "host"));
+        }).ToArray();
+        return new RunHooks
+        {
+            BuildEngine = _engine,
+            Architecture = "amd64",
+            Hooks = hooks,
+            LowerLayers = [Item(BaseLayer)],
+            BaseStamp = _dir.File("includes.stamp", "base-1"),
+            LayersDirectory = Path.Combine(_dir.Path, "layers"),
+            ScratchDirectory = Path.Combine(_dir.Path, "scratch"),
+            LogDirectory = Path.Combine(_dir.Path, "logs"),
+        };
+    }
+
+    private IEnumerable<string> MountsBelowTemp() =>
+        File.ReadAllLines("/proc/mounts").Where(l => l.Contains(_dir.Path, StringComparison.Ordinal));
+
+    [RootFact]
+    public void HookWritesOnlyIntoItsOwnLayerAndGetsTheRootAsFirstArgument()
+    {
+        var task = Hooks("#!/bin/sh\nset -e\necho hello > \"$1/etc/greeting\"\n[ -r \"$1/proc/self/stat\" ]\n");
+        Assert.True(task.Execute(), _engine.AllErrors);
+        Assert.Equal("hello\n", File.ReadAllText(Path.Combine(_dir.Path, "layers/40-hook-01/etc/greeting")));
+        Assert.False(File.Exists(Path.Combine(BaseLayer, "etc/greeting")));
+        Assert.Empty(MountsBelowTemp());
+    }
+
+    [RootFact]
+    public void FailingHookIsLIVE3001WithNameExitCodeTailAndLog()
+    {
+        var task = Hooks("#!/bin/sh\nfor i in $(seq 1 30); do echo line-$i; done\nexit 7\n");
+        Assert.False(task.Execute());
+        var error = Assert.Single(_engine.Errors);
+        Assert.Equal("LIVE3001", error.Code);
+        Assert.Contains("0100-hook.sh", error.Message);
+        Assert.Contains("exit code 7", error.Message);
+        Assert.Contains("line-30", error.Message);
+        Assert.DoesNotContain("line-10\n", error.Message); // only the tail
+        Assert.Contains(Path.Combine(_dir.Path, "logs", "hook-0100-hook.sh.log"), error.Message);
+        Assert.Empty(MountsBelowTemp());
+    }
+
+    [RootFact]
+    public void UnchangedHookLayerIsReusedAndAnEditRerunsItAndTheOnesAbove()
+    {
+        var task = Hooks("#!/bin/sh\ndate +%s%N > \"$1/etc/one\"\n", "#!/bin/sh\ndate +%s%N > \"$1/etc/two\"\n");
+        Assert.True(task.Execute(), _engine.AllErrors);
+        string Read(string layer, string file) => File.ReadAllText(Path.Combine(_dir.Path, "layers", layer, "etc", file));
+        var (one, two) = (Read("40-hook-01", "one"), Read("40-hook-02", "two"));
+
+        Assert.True(Hooks("#!/bin/sh\ndate +%s%N > \"$1/etc/one\"\n", "#!/bin/sh\ndate +%s%N > \"$1/etc/two\"\n").Execute());
+        Assert.Equal(one, Read("40-hook-01", "one"));
+        Assert.Equal(two, Read("40-hook-02", "two"));
+
+        Assert.True(Hooks("#!/bin/sh\ndate +%s%N > \"$1/etc/one\"\n", "#!/bin/sh\n# edited\ndate +%s%N > \"$1/etc/two\"\n").Execute());
+        Assert.Equal(one, Read("40-hook-01", "one"));
+        Assert.NotEqual(two, Read("40-hook-02", "two"));
+    }
+
+    [RootFact]
+    public void ProcessLeftRunningByAHookIsKilledAndReported()
+    {
+        var task = Hooks("#!/bin/sh\nsleep 321 &\necho started\n");
+        Assert.True(task.Execute(), _engine.AllErrors);
+        var warning = Assert.Single(_engine.Warnings);
+        Assert.Equal("LIVE3002", warning.Code);
+        Assert.Contains("sleep 321", warning.Message);
+        Assert.DoesNotContain(Directory.GetDirectories("/proc"), p => ReadCmdline(p).Contains("sleep 321"));
+    }
+
+    [RootFact]
+    public void CancellingARunningHookLeavesNoMountAndNoProcess()
+    {
+        var task = Hooks("#!/bin/sh\nsleep 654 &\nsleep 655\n");
+        var run = Task.Run(task.Execute);
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        string? sleeper = null;
+        while ((sleeper = Directory.GetDirectories("/proc").FirstOrDefault(p => ReadCmdline(p).Contains("sleep 655"))) is null && DateTime.UtcNow < deadline) Thread.Sleep(100);
+        Assert.NotNull(sleeper);
+        // the overlay exists, but only in the hook's own mount namespace
+        Assert.Contains(File.ReadAllLines(Path.Combine(sleeper, "mounts")), l => l.Contains(_dir.Path, StringComparison.Ordinal));
+        Assert.Empty(MountsBelowTemp());
+        task.Cancel();
+        Assert.False(run.Wait(TimeSpan.FromSeconds(20)) && run.Result);
+        Assert.Contains("LIVE9002", _engine.ErrorCodes);
+        Thread.Sleep(500);
+        Assert.Empty(MountsBelowTemp());
+        Assert.DoesNotContain(Directory.GetDirectories("/proc"), p => ReadCmdline(p).Contains("sleep 65"));
+    }
+
+    [Theory]
+    [InlineData("E: Unable to locate package no-such-pkg", "no-such-pkg")]
+    [InlineData("E: Package 'ghost' has no installation candidate", "ghost")]
+    [InlineData("Setting up less (1.0) ...", null)]
+    public void MissingPackageIsFoundInAptOutput(string output, string? expected) =>
+        Assert.Equal(expected, InstallTasks.FindMissingPackage(output));
+
+    private static string ReadCmdline(string procDir)
+    {
+        try { return File.ReadAllText(Path.Combine(procDir, "cmdline")).Replace('\0', ' '); }
+        catch (IOException) { return ""; }
+        catch (UnauthorizedAccessException) { return ""; }
+    }
+}
