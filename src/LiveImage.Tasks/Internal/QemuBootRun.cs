@@ -141,9 +141,15 @@ internal sealed class QemuBootRun(QemuBootSettings settings, TaskLoggingHelper l
             }
             scanned = from + text.Length;
 
+            if (accel == QemuAccel.Kvm && QemuAccelerator.KvmFailureIn(qemu.Stderr) is { } failure)
+            {
+                if (probeKvm) { position = 0; return failure; }
+                // Accelerator=kvm was asked for explicitly: the guest has stopped, so say so now instead of timing out.
+                throw new LiveImageException("QemuFailed", "(none: the guest stopped; set Accelerator to auto or tcg)", _s.ImageName, mode.Name,
+                    QemuConsoleText.Tail(qemu.Stderr), serialLog);
+            }
             if (probeKvm)
             {
-                if (QemuAccelerator.KvmFailureIn(qemu.Stderr) is { } failure) { position = 0; return failure; }
                 if (QemuAccelerator.KernelMissedProbe(clock.Elapsed, bannerSeen))
                 {
                     position = 0;

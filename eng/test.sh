@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Runs every test, unit and end-to-end (real image builds and qemu boots), and ends with
+# one line 'N passed, N failed'. Run as root: builds need namespaces, mounts and chroot.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+results=artifacts/test-results
+rm -rf "$results"
+dotnet test LiveImage.Sdk.sln -c Release \
+  --logger "trx" --logger "console;verbosity=normal" --results-directory "$results" \
+  --blame-hang-timeout 40m
+rc=$?
+passed=0; failed=0; skipped=0
+for trx in "$results"/*.trx; do
+  [ -f "$trx" ] || continue
+  counters=$(grep -o '<Counters [^>]*>' "$trx" | head -n 1)
+  value() { echo "$counters" | sed -n "s/.* $1=\"\([0-9]*\)\".*/\1/p"; }
+  passed=$((passed + $(value passed)))
+  failed=$((failed + $(value failed) + $(value error) + $(value timeout) + $(value aborted)))
+  skipped=$((skipped + $(value notExecuted)))
+done
+[ "$rc" -ne 0 ] && [ "$failed" -eq 0 ] && failed=1  # a build or runner failure counts too
+echo "$passed passed, $failed failed, $skipped skipped"
+exit $rc
