@@ -34,6 +34,8 @@ public sealed partial class ResolveLiveImageConfiguration : LiveImageTask
     [Output] public string ResolvedLiveUser { get; private set; } = "";
     [Output] public string ResolvedLivePassword { get; private set; } = "";
     [Output] public string ResolvedImageMirror { get; private set; } = "";
+    /// <summary>Stands for the password where a change must be noticed but the password not kept (input caches).</summary>
+    [Output] public string LivePasswordFingerprint { get; private set; } = "";
 
     /// <summary>Overridable for tests: whether the build runs as root.</summary>
     internal Func<bool> IsRoot { get; set; } = () => Environment.UserName == "root";
@@ -96,6 +98,7 @@ public sealed partial class ResolveLiveImageConfiguration : LiveImageTask
         if (password.IndexOfAny(['\n', '\r', ':']) >= 0) Error("InvalidLivePassword");
         ResolvedLiveUser = user;
         ResolvedLivePassword = password;
+        LivePasswordFingerprint = "sha256:" + Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(password)))[..16].ToLowerInvariant();
     }
 
     private ITaskItem[] ResolvePackages()
