@@ -29,7 +29,7 @@ public sealed class CopyIncludeFiles : RootfsStageTask
         var explicitPath = file.GetMetadata("Destination");
         var relative = explicitPath.Length > 0
             ? explicitPath
-            : file.GetMetadata("RecursiveDir") + file.GetMetadata("Filename") + file.GetMetadata("Extension");
+            : file.GetMetadata("RecursiveDir") + Path.GetFileName(file.ItemSpec);
         return "/" + relative.Replace('\\', '/').TrimStart('/');
     }
 
