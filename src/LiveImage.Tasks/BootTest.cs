@@ -91,7 +91,7 @@ public sealed class BootTest : LiveImageTask
             Math.Max(256, MemoryMiB), Math.Max(1, Cpus),
             TimeSpan.FromSeconds(Math.Max(1, TimeoutSeconds)),
             TimeSpan.FromSeconds(Math.Clamp(TimeoutSeconds, 30, 180)),
-            LiveUser, LivePassword, LogDirectory, code, vars,
+            LiveUser, LivePassword, Path.GetFullPath(LogDirectory), code, vars,
             Checks.Select(ToCheck).ToArray());
 
         var run = new QemuBootRun(settings, Log, CancellationToken);

@@ -21,22 +21,35 @@ public sealed partial class InstallTasks : RootfsStageTask
         if (Packages.Length == 0) return;
         var started = DateTime.UtcNow;
         var ns = Namespace();
-        RunChecked(ns.InChroot(AptGet("update"), LogFile, AptEnvironment()), "apt-get update");
         foreach (var group in Packages.GroupBy(p => p.GetMetadata("Recommends") != "false"))
         {
             var args = AptGet("install", group.Key ? "--install-recommends" : "--no-install-recommends");
             args.AddRange(group.Select(p => p.ItemSpec));
-            var result = RunChecked(ns.InChroot(args, LogFile, AptEnvironment()), "apt-get install");
+            var result = RunChecked(ns.InChroot(["/bin/sh", "-c", InstallScript, "install", .. args], LogFile, AptEnvironment()), "apt-get install");
             var summary = result.Tail.LastOrDefault(l => l.Contains("newly installed", StringComparison.Ordinal));
             if (summary is not null) Log.LogMessage(MessageImportance.High, $"{StageName} [{Architecture}]: {summary.Trim()}");
         }
         High("StageFinished", StageName, Architecture, (DateTime.UtcNow - started).TotalSeconds);
     }
 
-    /// <summary>apt-get without progress bars or colour, every dpkg step still logged.</summary>
+    /// <summary>
+    /// The bootstrap's package lists are used as they are (no download, no copy of them into this
+    /// layer); only when they are stale, and apt fails, are they refreshed and the install retried.
+    /// </summary>
+    private const string InstallScript = """
+        "$@" && exit 0
+        echo "apt-get failed; refreshing the package lists and trying once more"
+        apt-get -q -o APT::Color=0 -o Dir::Cache::pkgcache= -o Dir::Cache::srcpkgcache= update && "$@"
+        """;
+
+    /// <summary>
+    /// apt-get without progress bars or colour, every dpkg step still logged, and without the
+    /// binary package caches (they would only bloat the layer).
+    /// </summary>
     internal static List<string> AptGet(params string[] verb) =>
     [
         "apt-get", "-y", "-q", "-o", "Dpkg::Progress-Fancy=0", "-o", "APT::Color=0", "-o", "Dpkg::Use-Pty=0",
+        "-o", "Dir::Cache::pkgcache=", "-o", "Dir::Cache::srcpkgcache=",
         "-o", "Dpkg::Options::=--force-confdef", "-o", "Dpkg::Options::=--force-confold", .. verb,
     ];
 

@@ -28,13 +28,22 @@ public abstract class RootfsStageTask : LiveImageTask
     /// <summary>Name of the stage for messages.</summary>
     public string StageName { get; set; } = "";
 
-    /// <summary>Clears the layer and any earlier log, then runs the stage.</summary>
+    /// <summary>Clears the layer and any earlier log, runs the stage, then gives the layer a new generation key.</summary>
     protected sealed override void ExecuteCore()
     {
+        var key = LayerKey(Layer);
         ClearDirectory(Layer);
+        File.Delete(key);
         if (File.Exists(LogFile)) File.Delete(LogFile);
         RunStage();
+        File.WriteAllText(key, Guid.NewGuid().ToString());
     }
+
+    /// <summary>
+    /// The file beside a layer whose content changes whenever the layer is rebuilt; a squashfs
+    /// module of the layer is reused while it stays the same.
+    /// </summary>
+    internal static string LayerKey(string layer) => Path.GetFullPath(layer).TrimEnd('/') + ".key";
 
     protected abstract void RunStage();
 

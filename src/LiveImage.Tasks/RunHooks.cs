@@ -43,7 +43,7 @@ public sealed class RunHooks : LiveImageTask
         {
             key = Key(key, hook);
             var layer = Path.Combine(Path.GetFullPath(LayersDirectory), hook.GetMetadata("LayerName"));
-            var keyFile = layer + ".key";
+            var keyFile = RootfsStageTask.LayerKey(layer);
             rerun |= !(Directory.Exists(layer) && File.Exists(keyFile) && File.ReadAllText(keyFile) == key);
             if (rerun)
             {
@@ -117,7 +117,7 @@ public sealed class RunHooks : LiveImageTask
         {
             if (wanted.Contains(Path.GetFileName(dir))) continue;
             Directory.Delete(dir, recursive: true);
-            File.Delete(dir + ".key");
+            File.Delete(RootfsStageTask.LayerKey(dir));
         }
     }
 }

@@ -4,68 +4,118 @@ using Microsoft.Build.Framework;
 namespace LiveImage.Tasks;
 
 /// <summary>
-/// Squashes the merged view of all layers with mksquashfs. mksquashfs can fail silently and
-/// leave a few KiB of junk (reference 000, point 17): a result under 1 MiB is an error.
+/// Squashes the image with mksquashfs, either as one filesystem.squashfs of the merged view of
+/// all layers, or (<see cref="Modules"/>) as one squashfs per layer stacked by live-boot through
+/// live/filesystem.module, so that a layer that did not change keeps its squashfs ("modular
+/// debian"). mksquashfs can fail silently and leave a few KiB of junk (reference 000, point
+/// 17): a root filesystem under 1 MiB is an error.
 /// </summary>
 public sealed class Squash : LiveImageTask
 {
     public const long MinimumSize = 1024 * 1024;
     public const long Fat32Limit = 4L * 1024 * 1024 * 1024;
+    public const string ModuleList = "filesystem.module";
 
+    /// <summary>Layer directories, bottom first.</summary>
     [Required] public ITaskItem[] Layers { get; set; } = [];
     [Required] public string ScratchDirectory { get; set; } = "";
-    [Required] public string OutputFile { get; set; } = "";
+    /// <summary>The directory live-boot reads: live/ of the ISO tree.</summary>
+    [Required] public string LiveDirectory { get; set; } = "";
     [Required] public string LogFile { get; set; } = "";
     public string Architecture { get; set; } = "";
     public string Compression { get; set; } = "zstd";
     /// <summary>Compressor options, e.g. "-Xcompression-level 19"; empty for the compressor's default.</summary>
     public string CompressionOptions { get; set; } = "";
+    public bool Modules { get; set; }
 
     protected override void ExecuteCore()
     {
-        High("StageStarting", "squash", Architecture, $"mksquashfs ({Compression})");
+        High("StageStarting", "squash", Architecture, Modules ? $"mksquashfs ({Compression}), one module per layer" : $"mksquashfs ({Compression})");
         var started = DateTime.UtcNow;
-        var output = Path.GetFullPath(OutputFile);
-        Directory.CreateDirectory(Path.GetDirectoryName(output)!);
-        // written under a temporary name: an interrupted run never leaves a file that looks up to date
-        var partial = output + ".tmp";
-        if (File.Exists(partial)) File.Delete(partial);
+        var live = Path.GetFullPath(LiveDirectory);
+        Directory.CreateDirectory(live);
         if (File.Exists(LogFile)) File.Delete(LogFile);
+        if (Modules) SquashModules(live);
+        else SquashMerged(live);
+        High("StageFinished", "squash", Architecture, (DateTime.UtcNow - started).TotalSeconds);
+    }
+
+    private void SquashMerged(string live)
+    {
+        RemoveSquashfsExcept(live, ["filesystem.squashfs"]);
+        File.Delete(Path.Combine(live, ModuleList));
         var ns = new RootfsNamespace
         {
             Lower = Layers.Select(l => l.GetMetadata("FullPath")).ToList(),
             ScratchDirectory = Path.GetFullPath(ScratchDirectory),
             MountSystem = false,
         };
-        var args = new List<string>
-        {
-            "mksquashfs", ns.MergedDirectory, partial, "-noappend", "-no-progress", "-comp", Compression,
-            // the contents of these are made at boot; their mount points stay
-            "-wildcards", "-e", "proc/*", "sys/*", "dev/*", "run/*", "tmp/*",
-        };
-        if (CompressionOptions.Length > 0) args.InsertRange(7, CompressionOptions.Split(' ', StringSplitOptions.RemoveEmptyEntries));
-        var result = CreateRunner().Run(ns.OnHost(args, LogFile));
-        if (result.ExitCode != 0)
-        {
-            if (File.Exists(partial)) File.Delete(partial);
-            throw new LiveImageException("ToolFailed", "mksquashfs", result.ExitCode, "squash", result.TailText, result.LogPath);
-        }
-        CheckSize(partial);
-        File.Move(partial, output, overwrite: true);
-        High("StageFinished", "squash", Architecture, (DateTime.UtcNow - started).TotalSeconds);
+        var output = Path.Combine(live, "filesystem.squashfs");
+        MakeSquashfs(output, partial => ns.OnHost(["mksquashfs", .. MksquashfsArguments(ns.MergedDirectory, partial)], LogFile), MinimumSize);
     }
 
-    private void CheckSize(string partial)
+    private void SquashModules(string live)
     {
-        var output = Path.GetFullPath(OutputFile);
-        var size = new FileInfo(partial).Length;
-        if (size < MinimumSize)
+        var names = Layers.Select(l => Path.GetFileName(l.GetMetadata("FullPath").TrimEnd('/')) + ".squashfs").ToList();
+        RemoveSquashfsExcept(live, names);
+        var generations = Path.Combine(Path.GetFullPath(ScratchDirectory), "modules");
+        Directory.CreateDirectory(generations);
+        for (var i = 0; i < Layers.Length; i++)
         {
-            var free = new DriveInfo(Path.GetDirectoryName(partial)!).AvailableFreeSpace / (1024 * 1024);
+            var layer = Layers[i].GetMetadata("FullPath");
+            var output = Path.Combine(live, names[i]);
+            var generationFile = Path.Combine(generations, names[i] + ".generation");
+            var key = RootfsStageTask.LayerKey(layer);
+            var generation = File.Exists(key) ? File.ReadAllText(key) : Guid.NewGuid().ToString();
+            if (File.Exists(output) && File.Exists(generationFile) && File.ReadAllText(generationFile) == generation)
+            {
+                Log.LogMessage(MessageImportance.Normal, $"squash [{Architecture}]: {names[i]} unchanged, kept");
+                continue;
+            }
+            File.Delete(generationFile);
+            // a layer is squashed as it is on disk: overlayfs whiteouts and opaque directories stay, and live-boot's overlay honours them
+            MakeSquashfs(output, partial => new ToolCommand("mksquashfs", MksquashfsArguments(layer, partial)) { LogPath = LogFile }, i == 0 ? MinimumSize : 0);
+            File.WriteAllText(generationFile, generation);
+        }
+        // live-boot stacks the modules in this order, the first at the bottom
+        File.WriteAllLines(Path.Combine(live, ModuleList), names);
+    }
+
+    private List<string> MksquashfsArguments(string source, string output)
+    {
+        var args = new List<string> { source, output, "-noappend", "-no-progress", "-comp", Compression };
+        args.AddRange(CompressionOptions.Split(' ', StringSplitOptions.RemoveEmptyEntries));
+        // the contents of these are made at boot; their mount points stay
+        args.AddRange(["-wildcards", "-e", "proc/*", "sys/*", "dev/*", "run/*", "tmp/*"]);
+        return args;
+    }
+
+    /// <summary>Runs mksquashfs into a temporary name, so an interrupted run never leaves a file that looks up to date.</summary>
+    private void MakeSquashfs(string output, Func<string, ToolCommand> command, long minimumSize)
+    {
+        var partial = output + ".tmp";
+        File.Delete(partial);
+        var result = CreateRunner().Run(command(partial));
+        if (result.ExitCode != 0)
+        {
+            File.Delete(partial);
+            throw new LiveImageException("ToolFailed", "mksquashfs", result.ExitCode, "squash", result.TailText, result.LogPath);
+        }
+        var size = File.Exists(partial) ? new FileInfo(partial).Length : 0;
+        if (size < Math.Max(minimumSize, 1))
+        {
+            var free = new DriveInfo(Path.GetDirectoryName(output)!).AvailableFreeSpace / (1024 * 1024);
             File.Delete(partial);
             throw new LiveImageException("SquashTooSmall", output, size, free);
         }
         if (size > Fat32Limit) Log.LogWarningWithCodeFromResources("SquashTooLarge", output, size / (1024 * 1024));
+        File.Move(partial, output, overwrite: true);
         Log.LogMessage(MessageImportance.High, $"squash [{Architecture}]: {output} {size / (1024 * 1024)} MiB");
+    }
+
+    private static void RemoveSquashfsExcept(string live, IReadOnlyCollection<string> keep)
+    {
+        foreach (var file in Directory.GetFiles(live, "*.squashfs*"))
+            if (!keep.Contains(Path.GetFileName(file))) File.Delete(file);
     }
 }

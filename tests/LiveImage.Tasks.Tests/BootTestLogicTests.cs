@@ -123,6 +123,7 @@ public class BootTestLogicTests
         Assert.Equal("/usr/share/OVMF/OVMF_CODE_4M.fd", m.DefaultFirmwareCode);
         Assert.Equal("/usr/share/OVMF/OVMF_VARS_4M.fd", m.DefaultFirmwareVars);
         Assert.Equal("ovmf", m.FirmwarePackage);
+        Assert.Equal("console=ttyS0,115200", m.KernelConsole);
         Assert.Null(QemuMachine.Find("sparc64"));
     }
 
@@ -290,8 +291,8 @@ public class BootTestLogicTests
     {
         const string echo = "root@debian-live:~# echo LIVEIMAGE''_READY\r\n";
 
-        Assert.False(QemuConsoleText.ReadyMarker().IsMatch(echo));
-        Assert.True(QemuConsoleText.ReadyMarker().IsMatch(echo + "\u001b[?2004l\rLIVEIMAGE_READY\r\n"));
+        Assert.DoesNotMatch(QemuConsoleText.ReadyMarker(), echo);
+        Assert.Matches(QemuConsoleText.ReadyMarker(), echo + "\u001b[?2004l\rLIVEIMAGE_READY\r\n");
         Assert.Equal("echo LIVEIMAGE''_READY", QemuConsoleText.ReadyProbe);
     }
 
@@ -316,7 +317,7 @@ public class BootTestLogicTests
     {
         Assert.Equal("[  OK  ] Reached target getty.target.\n",
             QemuConsoleText.Clean("[\u001b[0;32m  OK  \u001b[0m] Reached target \u001b[0;1;39mgetty.target\u001b[0m.\r\n"));
-        Assert.Equal("ab", QemuConsoleText.Clean("a\u001b]0;title\u0007b\u001bc"));
+        Assert.Equal("abc", QemuConsoleText.Clean("a\u001b]0;title\u0007b\u001bc\u001b(Bc"));
     }
 
     [Fact]

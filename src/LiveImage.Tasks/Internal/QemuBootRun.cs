@@ -58,7 +58,10 @@ internal sealed class QemuBootRun(QemuBootSettings settings, TaskLoggingHelper l
         {
             cancellation.ThrowIfCancellationRequested();
             var probeKvm = accel == QemuAccel.Kvm && _s.AcceleratorRequest == QemuAccelerator.Auto;
-            var temp = Directory.CreateTempSubdirectory("liveimage-boot-");
+            // Beside the logs (under obj/), not in /tmp: if the build is killed, 'dotnet clean' still removes it.
+            var temp = new DirectoryInfo(Path.Combine(_s.LogDirectory, "." + mode.Name + ".tmp"));
+            if (temp.Exists) temp.Delete(recursive: true);
+            temp.Create();
             try
             {
                 var varsCopy = Path.Combine(temp.FullName, "efivars.fd");
@@ -146,7 +149,7 @@ internal sealed class QemuBootRun(QemuBootSettings settings, TaskLoggingHelper l
                 if (probeKvm) { position = 0; return failure; }
                 // Accelerator=kvm was asked for explicitly: the guest has stopped, so say so now instead of timing out.
                 throw new LiveImageException("QemuFailed", "(none: the guest stopped; set Accelerator to auto or tcg)", _s.ImageName, mode.Name,
-                    QemuConsoleText.Tail(qemu.Stderr), serialLog);
+                    failure + "\n" + QemuConsoleText.Tail(qemu.Stderr, 10), serialLog);
             }
             if (probeKvm)
             {
@@ -170,8 +173,11 @@ internal sealed class QemuBootRun(QemuBootSettings settings, TaskLoggingHelper l
             if (fatal || clock.Elapsed >= _s.BootTimeout)
             {
                 if (fatal) WaitQuietly(console, TimeSpan.FromSeconds(2)); // let the panic finish printing
+                var tail = QemuConsoleText.Tail(console.Read());
+                if (!bannerSeen)
+                    tail += (tail.Length > 0 ? "\n" : "") + "(the kernel printed nothing on the serial console: its command line needs " + _s.Machine.KernelConsole + ", and the boot menu must start it without a key press)";
                 throw new LiveImageException("BootTimeout", _s.ImageName, mode.Name, Math.Round(clock.Elapsed.TotalSeconds),
-                    QemuAccelerator.Name(accel), QemuConsoleText.Tail(console.Read()), serialLog);
+                    QemuAccelerator.Name(accel), tail, serialLog);
             }
 
             // A kernel message can garble the prompt, and a getty can be restarted after printing it:
@@ -301,16 +307,18 @@ internal sealed class QemuBootRun(QemuBootSettings settings, TaskLoggingHelper l
                 if (!output.Contains(check.Expect, StringComparison.Ordinal))
                 {
                     throw new LiveImageException("BootCheckFailed", check.Command, _s.ImageName, mode.Name,
-                        $"its output does not contain '{check.Expect}' (exit code {exitCode}). Output:\n{QemuConsoleText.Tail(output)}", serialLog);
+                        $"its output does not contain '{check.Expect}' (exit code {exitCode}). Output:\n{ShowOutput(output)}", serialLog);
                 }
             }
             else if (exitCode != 0)
             {
                 throw new LiveImageException("BootCheckFailed", check.Command, _s.ImageName, mode.Name,
-                    $"it exited with code {exitCode}. Output:\n{QemuConsoleText.Tail(output)}", serialLog);
+                    $"it exited with code {exitCode}. Output:\n{ShowOutput(output)}", serialLog);
             }
         }
     }
+
+    private static string ShowOutput(string output) => output.Length == 0 ? "(none)" : QemuConsoleText.Tail(output);
 
     private (string Output, int ExitCode) RunCommand(QemuProcess qemu, ref int position, string command, int id, TimeSpan timeout, QemuBootMode mode, string serialLog)
     {

@@ -37,7 +37,7 @@ internal static partial class QemuConsoleText
     [GeneratedRegex(@"Kernel panic - not syncing|Unable to find a medium containing a live file system|\(initramfs\) ", RegexOptions.CultureInvariant)]
     public static partial Regex FatalBootMessage();
 
-    [GeneratedRegex(@"\x1B(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1B]*(?:\x07|\x1B\\)|[@-Z\\-_])", RegexOptions.CultureInvariant)]
+    [GeneratedRegex(@"\x1B(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1B]*(?:\x07|\x1B\\)|[ -/]*[0-~])", RegexOptions.CultureInvariant)]
     private static partial Regex TerminalCode();
 
     [GeneratedRegex(@"[\x00-\x08\x0B-\x1F\x7F]", RegexOptions.CultureInvariant)]

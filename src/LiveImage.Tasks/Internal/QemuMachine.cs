@@ -5,7 +5,8 @@ namespace LiveImage.Tasks.Internal;
 /// the firmware and how a CD-ROM and a USB stick are attached. <see cref="QemuCommandLine"/> turns
 /// one of these plus a <see cref="QemuBootMode"/> into arguments; to support another architecture,
 /// add an entry to <see cref="All"/> (arm64 would be qemu-system-aarch64, machine virt, AAVMF
-/// firmware from the qemu-efi-aarch64 package, virtio-scsi CD-ROM, no BIOS modes).
+/// firmware from the qemu-efi-aarch64 package, virtio-scsi CD-ROM, no BIOS modes, console=ttyAMA0).
+/// <see cref="KernelConsole"/> is what the image's kernel command line needs for the boot test to see it.
 /// </summary>
 internal sealed record QemuMachine(
     string Architecture,
@@ -20,7 +21,8 @@ internal sealed record QemuMachine(
     IReadOnlyList<string> CdromControllerArguments,
     string CdromDevice,
     IReadOnlyList<string> UsbControllerArguments,
-    string UsbBus)
+    string UsbBus,
+    string KernelConsole)
 {
     public static readonly QemuMachine Amd64 = new(
         Architecture: "amd64",
@@ -35,7 +37,8 @@ internal sealed record QemuMachine(
         CdromControllerArguments: [],
         CdromDevice: "ide-cd",
         UsbControllerArguments: ["-device", "qemu-xhci,id=xhci"],
-        UsbBus: "xhci.0");
+        UsbBus: "xhci.0",
+        KernelConsole: "console=ttyS0,115200");
 
     public static readonly IReadOnlyList<QemuMachine> All = [Amd64];
 
