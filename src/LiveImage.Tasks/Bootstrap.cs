@@ -19,6 +19,8 @@ public sealed class Bootstrap : RootfsStageTask
     public string[] IncludePackages { get; set; } = [];
     /// <summary>Extra keyring files or directories for a third-party mirror.</summary>
     public string[] Keyrings { get; set; } = [];
+    /// <summary>Build from the package cache alone: its package lists and .debs, no network.</summary>
+    public bool Offline { get; set; }
 
     protected override void RunStage()
     {
@@ -35,9 +37,9 @@ public sealed class Bootstrap : RootfsStageTask
         };
         if (IncludePackages.Length > 0) args.Add("--include=" + string.Join(',', IncludePackages));
         foreach (var keyring in Keyrings) args.Add($"--keyring={keyring}");
-        const string mergedUsr = "/usr/share/mmdebstrap/hooks/maybe-merged-usr";
-        if (Directory.Exists(mergedUsr)) args.Add($"--hook-dir={mergedUsr}");
         if (PackageCache.Length > 0) AddCacheHooks(args, env);
+        else if (Offline) throw new LiveImageException("OfflineWithoutCache", Suite, Architecture, "(PackageCacheDirectory is empty)");
+        if (MergedUsrHooks(env.GetValueOrDefault("LIVEIMAGE_LISTS")) is { } hooks) args.Add($"--hook-dir={hooks}");
         args.Add(Suite);
         args.Add(ns.MergedDirectory);
         if (Mirror.Length > 0) args.Add($"deb {Mirror} {Suite} {Components.Replace(';', ' ').Replace(',', ' ')}");
@@ -45,6 +47,20 @@ public sealed class Bootstrap : RootfsStageTask
         var command = ns.OnHost(args, LogFile, env);
         RunChecked(command, "mmdebstrap");
         High("StageFinished", StageName, Architecture, (DateTime.UtcNow - started).TotalSeconds);
+    }
+
+    /// <summary>
+    /// Merged /usr without the usrmerge package (which would pull perl into the image).
+    /// mmdebstrap's maybe-merged-usr hook decides by running apt-get update, which an offline
+    /// build cannot: it decides the same way from the cached lists instead.
+    /// </summary>
+    private string? MergedUsrHooks(string? cachedLists)
+    {
+        const string hooks = "/usr/share/mmdebstrap/hooks/";
+        if (!Offline) return Directory.Exists(hooks + "maybe-merged-usr") ? hooks + "maybe-merged-usr" : null;
+        var merged = Directory.EnumerateFiles(cachedLists!, "*_Packages")
+            .Any(f => File.ReadLines(f).Any(l => l == "Package: usr-is-merged"));
+        return merged && Directory.Exists(hooks + "merged-usr") ? hooks + "merged-usr" : null;
     }
 
     /// <summary>
@@ -58,6 +74,17 @@ public sealed class Bootstrap : RootfsStageTask
         args.Add("--skip=download/empty");
         args.Add("--skip=essential/unlink");
         args.Add("""--setup-hook=mkdir -p "$1/var/cache/apt/archives" && for f in "$LIVEIMAGE_DEBCACHE"/*.deb; do [ -e "$f" ] || continue; ln -f "$f" "$1/var/cache/apt/archives/" 2>/dev/null || cp "$f" "$1/var/cache/apt/archives/"; done""");
+        // the package lists are kept too, per suite, architecture and sources, for offline builds
+        var key = Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes($"{Mirror}|{Components}")))[..12];
+        var lists = Path.Combine(Path.GetFullPath(PackageCache), "lists", $"{Suite}-{Architecture}-{key}");
+        env["LIVEIMAGE_LISTS"] = lists;
+        if (Offline)
+        {
+            if (!Directory.Exists(lists)) throw new LiveImageException("OfflineWithoutCache", Suite, Architecture, lists);
+            args.Add("--skip=update");
+            args.Add("""--setup-hook=mkdir -p "$1/var/lib/apt/lists" && cp -a "$LIVEIMAGE_LISTS/." "$1/var/lib/apt/lists/" """);
+        }
+        args.Add("""--customize-hook=rm -rf "$LIVEIMAGE_LISTS.new" && mkdir -p "$LIVEIMAGE_LISTS.new" && cp -a "$1/var/lib/apt/lists/." "$LIVEIMAGE_LISTS.new/" && rm -rf "$LIVEIMAGE_LISTS" && mv "$LIVEIMAGE_LISTS.new" "$LIVEIMAGE_LISTS" """);
         args.Add("""--customize-hook=for f in "$1"/var/cache/apt/archives/*.deb; do [ -e "$f" ] || continue; [ -e "$LIVEIMAGE_DEBCACHE/${f##*/}" ] || cp "$f" "$LIVEIMAGE_DEBCACHE/"; rm -f "$f"; done""");
     }
 }
