@@ -68,7 +68,7 @@ public sealed class BootTest : LiveImageTask
         var machine = QemuMachine.Find(Architecture) ?? throw new LiveImageException("UnknownArchitecture", Architecture, QemuMachine.Names);
         var modes = QemuBootMode.ParseList(Modes, machine);
         var accelerator = QemuAccelerator.ParseRequest(Accelerator)
-            ?? throw new LiveImageException("UnknownBootMode", "Accelerator=" + Accelerator, string.Join(", ", QemuAccelerator.Requests));
+            ?? throw new LiveImageException("UnknownAccelerator", Accelerator, string.Join(", ", QemuAccelerator.Requests));
         if (!File.Exists(IsoPath)) throw new FileNotFoundException($"The ISO '{IsoPath}' does not exist.", IsoPath);
 
         var qemu = HostTools.Find(machine.Program)

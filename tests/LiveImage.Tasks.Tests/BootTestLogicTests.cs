@@ -428,7 +428,7 @@ public class BootTestLogicTests
 
     [Theory]
     [InlineData("Modes", "bios-floppy", "LIVE5004")]
-    [InlineData("Accelerator", "hvf", "LIVE5004")]
+    [InlineData("Accelerator", "hvf", "LIVE5006")]
     [InlineData("Architecture", "sparc64", "LIVE1001")]
     public void Bad_parameters_are_coded_errors(string parameter, string value, string code)
     {
