@@ -39,10 +39,10 @@ internal sealed class Workspace
     }
 
     /// <summary>Copies a sample (its project, hooks and files; never its obj/ or bin/) into the workspace.</summary>
-    public string CopySample(string sample)
+    public string CopySample(string sample, string? copyName = null)
     {
         var source = TestEnvironment.Sample(sample);
-        var target = Path.Combine(Root, sample);
+        var target = Path.Combine(Root, copyName ?? sample);
         foreach (var file in Directory.EnumerateFiles(source, "*", SearchOption.AllDirectories))
         {
             var relative = Path.GetRelativePath(source, file);
@@ -55,16 +55,20 @@ internal sealed class Workspace
         return target;
     }
 
-    public Process Start(string projectDirectory, params string[] arguments)
+    public Process Start(string projectDirectory, params string[] arguments) => Start(projectDirectory, [], ["build", "-nodeReuse:false", "-tl:off", "-v:n", "-nologo", .. arguments]);
+
+    /// <summary>Starts dotnet with the given arguments, optionally under a wrapper such as 'unshare -n'.</summary>
+    public Process Start(string projectDirectory, string[] wrapper, string[] dotnetArguments)
     {
-        var psi = new ProcessStartInfo("dotnet")
+        var psi = new ProcessStartInfo(wrapper.Length > 0 ? wrapper[0] : "dotnet")
         {
             WorkingDirectory = projectDirectory,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (var a in new[] { "build", "-nodeReuse:false", "-tl:off", "-v:n", "-nologo" }.Concat(arguments)) psi.ArgumentList.Add(a);
+        var all = wrapper.Length > 0 ? wrapper.Skip(1).Append("dotnet").Concat(dotnetArguments) : dotnetArguments;
+        foreach (var a in all) psi.ArgumentList.Add(a);
         // the test host's own MSBuild context must not leak into the child build
         foreach (var key in psi.Environment.Keys.Where(k => k.StartsWith("MSBuild", StringComparison.OrdinalIgnoreCase)).ToList()) psi.Environment.Remove(key);
         psi.Environment["NUGET_PACKAGES"] = NuGetPackages;
@@ -73,10 +77,13 @@ internal sealed class Workspace
         return Process.Start(psi)!;
     }
 
-    public BuildResult Build(string projectDirectory, ITestOutputHelper? output, params string[] arguments)
+    public BuildResult Build(string projectDirectory, ITestOutputHelper? output, params string[] arguments) =>
+        Run(projectDirectory, output, [], ["build", "-nodeReuse:false", "-tl:off", "-v:n", "-nologo", .. arguments]);
+
+    public BuildResult Run(string projectDirectory, ITestOutputHelper? output, string[] wrapper, string[] dotnetArguments)
     {
         var started = DateTime.UtcNow;
-        using var process = Start(projectDirectory, arguments);
+        using var process = Start(projectDirectory, wrapper, dotnetArguments);
         var text = new StringBuilder();
         void Append(string? line)
         {
@@ -89,7 +96,7 @@ internal sealed class Workspace
         process.BeginErrorReadLine();
         process.WaitForExit();
         var result = new BuildResult(process.ExitCode, text.ToString(), DateTime.UtcNow - started);
-        output?.WriteLine($"$ dotnet build {string.Join(' ', arguments)}  (exit {result.ExitCode}, {result.Duration.TotalSeconds:0.0} s)");
+        output?.WriteLine($"$ {string.Join(' ', wrapper)} dotnet {string.Join(' ', dotnetArguments)}  (exit {result.ExitCode}, {result.Duration.TotalSeconds:0.0} s)");
         output?.WriteLine(result.Output.Length > 60000 ? result.Output[^60000..] : result.Output);
         return result;
     }

@@ -9,23 +9,10 @@ namespace LiveImage.Sdk.Tests;
 [Collection(MinimalImageCollection.Name)]
 public sealed class FailureTests(MinimalImageFixture image, ITestOutputHelper output)
 {
-    /// <summary>A copy of the built sample, with the given text added to its ItemGroup.</summary>
-    private string CopyOfBuiltImage(string name, string items = "")
-    {
-        Assert.True(image.ColdBuild.Succeeded, "the cold build of the minimal sample failed");
-        var copy = Path.Combine(image.Workspace.Root, name);
-        if (Directory.Exists(copy)) Directory.Delete(copy, recursive: true);
-        var (code, text) = Tools.Run("cp", "-a", image.ProjectDirectory, copy);
-        Assert.True(code == 0, text);
-        var project = Path.Combine(copy, "debian-live-minimal.liveproj");
-        File.WriteAllText(project, File.ReadAllText(project).Replace("</ItemGroup>", items + "\n  </ItemGroup>"));
-        return copy;
-    }
-
     [Fact]
     public void UnknownArchitectureFailsAtOnceWithLIVE1001()
     {
-        var result = image.Workspace.Build(CopyOfBuiltImage("bad-arch"), output, "-p:Architecture=amd46");
+        var result = image.Workspace.Build(image.CopyOfBuiltImage("bad-arch"), output, "-p:Architecture=amd46");
         Assert.False(result.Succeeded);
         Assert.Contains("error LIVE1001: Architecture 'amd46'", result.Output);
         Assert.DoesNotContain("bootstrap [", result.Output);
@@ -34,7 +21,7 @@ public sealed class FailureTests(MinimalImageFixture image, ITestOutputHelper ou
     [Fact]
     public void PackageAptCannotFindIsLIVE2011NamingIt()
     {
-        var copy = CopyOfBuiltImage("bad-package", """<Package Include="liveimage-no-such-package" />""");
+        var copy = image.CopyOfBuiltImage("bad-package", """<Package Include="liveimage-no-such-package" />""");
         var result = image.Workspace.Build(copy, output);
         Assert.False(result.Succeeded);
         Assert.Contains("error LIVE2011: apt cannot find package 'liveimage-no-such-package'", result.Output);
@@ -44,7 +31,7 @@ public sealed class FailureTests(MinimalImageFixture image, ITestOutputHelper ou
     [Fact]
     public void SigkillDuringPackageInstallLeavesNoMountAndTheNextBuildSucceeds()
     {
-        var copy = CopyOfBuiltImage("killed", """<Package Include="vim" />""");
+        var copy = image.CopyOfBuiltImage("killed", """<Package Include="vim" />""");
         var log = Path.Combine(copy, "obj/Release/amd64/logs/packages.log");
         using (var build = image.Workspace.Start(copy))
         {

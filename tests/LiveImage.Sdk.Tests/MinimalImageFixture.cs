@@ -18,6 +18,22 @@ public sealed class MinimalImageFixture : IDisposable
         ColdBuild = Workspace.Build(ProjectDirectory, null);
     }
 
+    /// <summary>
+    /// A copy of the built sample, layers and all (cp -a keeps overlay whiteouts and owners), with
+    /// the given text added to its ItemGroup: each test then reruns only the stages it is about.
+    /// </summary>
+    public string CopyOfBuiltImage(string name, string items = "")
+    {
+        Assert.True(ColdBuild.Succeeded, "the cold build of the minimal sample failed");
+        var copy = Path.Combine(Workspace.Root, name);
+        if (Directory.Exists(copy)) Directory.Delete(copy, recursive: true);
+        var (code, text) = Tools.Run("cp", "-a", ProjectDirectory, copy);
+        Assert.True(code == 0, text);
+        var project = Path.Combine(copy, "debian-live-minimal.liveproj");
+        File.WriteAllText(project, File.ReadAllText(project).Replace("</ItemGroup>", items + "\n  </ItemGroup>"));
+        return copy;
+    }
+
     public void Dispose()
     {
         if (Environment.GetEnvironmentVariable("LIVEIMAGE_KEEP_TEST_OUTPUT") != "1") Directory.Delete(Workspace.Root, recursive: true);
