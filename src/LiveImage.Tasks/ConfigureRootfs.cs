@@ -14,6 +14,8 @@ public sealed class ConfigureRootfs : RootfsStageTask
     public string LivePassword { get; set; } = "";
     public bool LiveUserSudo { get; set; } = true;
     public bool LockRootPassword { get; set; } = true;
+    /// <summary>Blank password that must be changed at the first login (reference 000, point 11).</summary>
+    public bool ExpireLivePassword { get; set; }
 
     protected override void RunStage()
     {
@@ -25,6 +27,7 @@ public sealed class ConfigureRootfs : RootfsStageTask
         env["LIVEIMAGE_PASSWORD"] = LivePassword;
         env["LIVEIMAGE_SUDO"] = LiveUserSudo ? "1" : "";
         env["LIVEIMAGE_LOCKROOT"] = LockRootPassword ? "1" : "";
+        env["LIVEIMAGE_EXPIRE"] = ExpireLivePassword ? "1" : "";
         RunChecked(Namespace().InChroot(["/bin/sh", "-c", Script], LogFile, env), "configure");
         High("StageFinished", StageName, Architecture, (DateTime.UtcNow - started).TotalSeconds);
     }
@@ -43,7 +46,13 @@ public sealed class ConfigureRootfs : RootfsStageTask
                 groups="--groups sudo"
             fi
             useradd --create-home --shell /bin/bash --user-group $groups "$LIVEIMAGE_USER"
-            echo "$LIVEIMAGE_USER:$LIVEIMAGE_PASSWORD" | chpasswd
+            if [ -n "$LIVEIMAGE_EXPIRE" ]; then
+                passwd --delete "$LIVEIMAGE_USER"
+                chage --lastday 0 "$LIVEIMAGE_USER"
+                echo "live user's password is blank and must be set at the first login"
+            else
+                echo "$LIVEIMAGE_USER:$LIVEIMAGE_PASSWORD" | chpasswd
+            fi
             echo "live user $LIVEIMAGE_USER created${LIVEIMAGE_SUDO:+ (sudo)}"
         fi
         if [ -n "$LIVEIMAGE_LOCKROOT" ]; then

@@ -22,11 +22,19 @@ public sealed class MakeIsoHybrid : LiveImageTask
     public string IsolinuxDirectory { get; set; } = "/usr/lib/ISOLINUX";
     public string SyslinuxModules { get; set; } = "/usr/lib/syslinux/modules/bios";
     public string GrubDirectory { get; set; } = "/usr/lib/grub";
+    public string GrubFont { get; set; } = "/usr/share/grub/unicode.pf2";
+    /// <summary>A PNG (640x480 suits isolinux) shown behind both boot menus; empty for none.</summary>
+    public string SplashImage { get; set; } = "";
+    /// <summary>BootMenuEntry items: Include is the label, metadata Title and KernelArguments.</summary>
+    public ITaskItem[] MenuEntries { get; set; } = [];
+    /// <summary>The installed-package list, shipped as live/filesystem.packages as live-build does.</summary>
+    public string PackageManifest { get; set; } = "";
 
     private static readonly string[] GrubModules =
     [
         "part_gpt", "part_msdos", "fat", "iso9660", "normal", "boot", "linux", "search", "search_fs_file",
         "configfile", "echo", "serial", "terminal", "efi_gop", "all_video", "gzio", "test", "ls", "cat",
+        "gfxterm", "png", "font",
     ];
 
     protected override void ExecuteCore()
@@ -38,7 +46,10 @@ public sealed class MakeIsoHybrid : LiveImageTask
         if (File.Exists(LogFile)) File.Delete(LogFile);
         var id = Guid.NewGuid().ToString("N");
         WriteDiskInfo(staging, id);
-        var entries = BootMenu.Entries(MenuTitle, LiveArguments, KernelArguments);
+        var custom = MenuEntries.Select(e => new BootEntry(e.ItemSpec, e.GetMetadata("Title") is { Length: > 0 } t ? t : e.ItemSpec, e.GetMetadata("KernelArguments")));
+        var entries = BootMenu.Entries(MenuTitle, LiveArguments, KernelArguments, custom);
+        if (PackageManifest.Length > 0 && File.Exists(PackageManifest))
+            File.Copy(PackageManifest, Path.Combine(staging, "live", "filesystem.packages"), overwrite: true);
         var xorriso = new List<string> { "-as", "mkisofs", "-iso-level", "3", "-full-iso9660-filenames", "-joliet", "-rational-rock", "-volid", VolumeId };
         if (arch.HasBios) xorriso.AddRange(PrepareBios(staging, entries));
         if (arch.GrubEfiTarget is not null) xorriso.AddRange(PrepareEfi(staging, arch, entries, id));
@@ -65,9 +76,10 @@ public sealed class MakeIsoHybrid : LiveImageTask
         var dir = Path.Combine(staging, "isolinux");
         Directory.CreateDirectory(dir);
         File.Copy(Path.Combine(IsolinuxDirectory, "isolinux.bin"), Path.Combine(dir, "isolinux.bin"), true);
-        foreach (var module in new[] { "ldlinux.c32", "menu.c32", "libutil.c32" })
+        foreach (var module in new[] { "ldlinux.c32", "menu.c32", "vesamenu.c32", "libutil.c32", "libcom32.c32" })
             File.Copy(Path.Combine(SyslinuxModules, module), Path.Combine(dir, module), true);
-        File.WriteAllText(Path.Combine(dir, "isolinux.cfg"), BootMenu.Isolinux(MenuTitle, entries, MenuTimeoutSeconds));
+        var splash = CopySplash(dir);
+        File.WriteAllText(Path.Combine(dir, "isolinux.cfg"), BootMenu.Isolinux(MenuTitle, entries, MenuTimeoutSeconds, splash));
         return
         [
             "-isohybrid-mbr", Path.Combine(IsolinuxDirectory, "isohdpfx.bin"),
@@ -80,7 +92,9 @@ public sealed class MakeIsoHybrid : LiveImageTask
     {
         var grubDir = Path.Combine(staging, "boot", "grub");
         Directory.CreateDirectory(grubDir);
-        File.WriteAllText(Path.Combine(grubDir, "grub.cfg"), BootMenu.Grub(entries, MenuTimeoutSeconds));
+        var splash = CopySplash(grubDir);
+        if (splash) File.Copy(GrubFont, Path.Combine(grubDir, "unicode.pf2"), true);
+        File.WriteAllText(Path.Combine(grubDir, "grub.cfg"), BootMenu.Grub(entries, MenuTimeoutSeconds, splash));
         var work = Path.Combine(Path.GetDirectoryName(staging)!, "efi-work");
         Directory.CreateDirectory(work);
         var early = Path.Combine(work, "early.cfg");
@@ -101,6 +115,13 @@ public sealed class MakeIsoHybrid : LiveImageTask
         Directory.CreateDirectory(efiTree);
         File.Copy(efiBinary, Path.Combine(efiTree, arch.EfiBootFile!), true);
         return ["-eltorito-alt-boot", "-e", "boot/grub/efi.img", "-no-emul-boot", "-isohybrid-gpt-basdat"];
+    }
+
+    private bool CopySplash(string directory)
+    {
+        if (SplashImage.Length == 0) return false;
+        File.Copy(SplashImage, Path.Combine(directory, BootMenu.SplashFile), true);
+        return true;
     }
 
     private void Run(ToolCommand command, string what)
