@@ -25,7 +25,7 @@ public sealed class FinalizeRootfs : RootfsStageTask
         env["LIVEIMAGE_MIRROR"] = ImageMirror;
         env["LIVEIMAGE_SUITE"] = Suite;
         env["LIVEIMAGE_COMPONENTS"] = Components.Replace(';', ' ').Replace(',', ' ');
-        var result = RunChecked(Namespace().InChroot(["/bin/sh", "-c", Script], LogFile, env), "finalize");
+        RunChecked(Namespace().InChroot(["/bin/sh", "-c", Script], LogFile, env), "finalize");
         if (ManifestFile.Length > 0) WriteManifest();
         High("StageFinished", StageName, Architecture, (DateTime.UtcNow - started).TotalSeconds);
     }

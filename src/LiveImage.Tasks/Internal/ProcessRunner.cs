@@ -38,9 +38,6 @@ internal sealed class ProcessRunner(TaskLoggingHelper log, CancellationToken can
     public const int TailLines = 20;
     internal const string LeftoverMarker = "LIVEIMAGE-LEFTOVER: ";
 
-    /// <summary>Lines the caller wants to see as they come (boot tests scan for prompts this way).</summary>
-    public Action<string>? OnLine { get; init; }
-
     public ToolResult Run(ToolCommand command)
     {
         var logPath = command.LogPath ?? Path.Combine(Path.GetTempPath(), $"liveimage-{Guid.NewGuid():N}.log");
@@ -92,7 +89,6 @@ internal sealed class ProcessRunner(TaskLoggingHelper log, CancellationToken can
             logFile.WriteLine(line);
             if (line.StartsWith(LeftoverMarker, StringComparison.Ordinal)) { leftovers.Add(line[LeftoverMarker.Length..]); continue; }
             log.LogMessage(MessageImportance.Low, line);
-            OnLine?.Invoke(line);
             tail.Enqueue(line);
             if (tail.Count > TailLines) tail.Dequeue();
         }
