@@ -117,6 +117,17 @@ public sealed class NamespaceTests : IDisposable
         Assert.DoesNotContain(Directory.GetDirectories("/proc"), p => ReadCmdline(p).Contains("sleep 65"));
     }
 
+    [RootFact]
+    public void HookUnmountingOrMountingHostPathsCannotTouchTheHostMountTable()
+    {
+        var before = File.ReadAllLines("/proc/self/mounts");
+        var task = Hooks("#!/bin/sh\numount -l /sys/fs/cgroup 2>/dev/null; umount -l /dev/shm 2>/dev/null; mount -t tmpfs liveimage-test-escape /mnt\necho done\n");
+        Assert.True(task.Execute(), _engine.AllErrors);
+        var after = File.ReadAllLines("/proc/self/mounts");
+        Assert.Equal(before, after);
+        Assert.DoesNotContain(after, l => l.StartsWith("liveimage-test-escape ", StringComparison.Ordinal));
+    }
+
     [Theory]
     [InlineData("E: Unable to locate package no-such-pkg", "no-such-pkg")]
     [InlineData("E: Package 'ghost' has no installation candidate", "ghost")]
