@@ -10,7 +10,10 @@ packages=(
   mtools dosfstools                 # the EFI FAT image, without mounting
   util-linux                        # unshare, setpriv: the build's private namespaces
   qemu-system-x86 ovmf              # boot tests
-  qemu-user-static binfmt-support   # foreign architectures
+  pxelinux ipxe-qemu                # netboot folder (pxelinux.0, lpxelinux.0); qemu's PXE ROMs for the netboot boot tests
+  qemu-user-static binfmt-support arch-test  # foreign architectures: qemu-user through binfmt_misc
+  grub-efi-ia32-bin                 # i386 UEFI boot image (arm64/armhf GRUB comes from the image's archive)
+  qemu-system-arm qemu-efi-aarch64  # arm64 boot tests (AAVMF firmware)
 )
 missing=()
 for p in "${packages[@]}"; do
@@ -20,6 +23,18 @@ if [ ${#missing[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -q
   apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+# Foreign architectures (arm64, armhf on amd64): binfmt_misc mounted and qemu-user-static's handlers
+# enabled (they have the F flag the build needs). Neither survives a restart unless binfmt-support's
+# service runs at boot; this script sets them up again.
+binfmt=/proc/sys/fs/binfmt_misc
+if grep -qs "^[^ ]* $binfmt binfmt_misc " /proc/mounts || mount -t binfmt_misc binfmt_misc "$binfmt"; then
+  for handler in qemu-aarch64 qemu-arm; do
+    if [ ! -e "$binfmt/$handler" ]; then update-binfmts --enable "$handler"
+    elif [ "$(head -n 1 "$binfmt/$handler")" = disabled ]; then echo 1 > "$binfmt/$handler"; fi
+  done
+else
+  echo "warning: cannot mount binfmt_misc at $binfmt: arm64 and armhf images will not build here" >&2
 fi
 command -v dotnet >/dev/null || { echo "The .NET SDK 10 is needed: https://learn.microsoft.com/dotnet/core/install/linux-debian" >&2; exit 1; }
 echo "prerequisites present"

@@ -6,23 +6,32 @@ using Microsoft.Build.Utilities;
 namespace LiveImage.Tasks;
 
 /// <summary>
-/// Boots a live ISO in qemu once per boot mode (BIOS/UEFI, CD-ROM/USB stick), waits for the login
-/// prompt on the serial console, logs in as the live user, checks with <c>id</c> that the user is in
-/// the sudo group, and runs the <see cref="Checks"/>. The image's kernel command line must send the
-/// console to the first serial port (<c>console=ttyS0</c> on amd64) and its boot loaders should use
-/// the serial port too, or nothing can be seen.
+/// Boots a live image in qemu once per boot mode (the ISO with BIOS/UEFI from a CD-ROM/USB stick, the
+/// netboot folder over PXE with BIOS/UEFI), waits for the login prompt on the serial console, logs in
+/// as the live user, runs the built-in checks (the user is in the sudo group, the system is running
+/// or degraded, root's password is locked, apt uses the image mirror only, no policy-rc.d) and the
+/// <see cref="Checks"/>. Per mode it leaves the serial log and a PNG screenshot in
+/// <see cref="LogDirectory"/>, and it writes a JUnit XML file with one testcase per mode. The first
+/// failing mode ends the test (the modes after it are reported as skipped). The image's kernel
+/// command line must send the console to the first serial port (<c>console=ttyS0</c> on amd64) and
+/// its boot loaders should use the serial port too, or nothing can be seen.
 /// </summary>
 public sealed class BootTest : LiveImageTask
 {
-    /// <summary>The ISO to boot. It is never written to.</summary>
-    [Required]
+    /// <summary>The ISO to boot (the ISO modes). It is never written to.</summary>
     public string IsoPath { get; set; } = "";
+
+    /// <summary>The netboot folder the network modes boot (MakeNetbootTree's output); empty or missing: no network modes by default.</summary>
+    public string NetbootDirectory { get; set; } = "";
 
     /// <summary>Debian architecture of the image; decides the qemu program and firmware. Default amd64.</summary>
     public string Architecture { get; set; } = "amd64";
 
-    /// <summary>';'-separated boot modes: bios-cdrom, bios-usb, uefi-cdrom, uefi-usb. Empty means all the architecture supports.</summary>
-    public string Modes { get; set; } = "bios-cdrom;bios-usb;uefi-cdrom;uefi-usb";
+    /// <summary>
+    /// ';'-separated boot modes: bios-cdrom, bios-usb, uefi-cdrom, uefi-usb, netboot, netboot-uefi. Empty means all
+    /// the architecture supports (the network modes when there is a netboot folder).
+    /// </summary>
+    public string Modes { get; set; } = "";
 
     public int MemoryMiB { get; set; } = 2048;
 
@@ -39,6 +48,20 @@ public sealed class BootTest : LiveImageTask
 
     public string LivePassword { get; set; } = "live";
 
+    /// <summary>The live user should be in the sudo group (the build's LiveUserSudo); false skips that check.</summary>
+    public bool LiveUserSudo { get; set; } = true;
+
+    /// <summary>Root's password should be locked (the build's LockRootPassword): checked through sudo.</summary>
+    public bool LockRootPassword { get; set; } = true;
+
+    /// <summary>The mirror the image's apt sources must name (the build's image mirror); empty: only no build-time sources.</summary>
+    public string ImageMirror { get; set; } = "";
+
+    /// <summary>Take a PNG screenshot per mode before stopping qemu (default true).</summary>
+    public bool Screenshots { get; set; } = true;
+
+    /// <summary>The JUnit XML result file; default &lt;LogDirectory&gt;/junit.xml.</summary>
+    public string JUnitFile { get; set; } = "";
     /// <summary>Where each mode's console goes: &lt;LogDirectory&gt;/&lt;mode&gt;.serial.log (and qemu's own messages to &lt;mode&gt;.qemu.log).</summary>
     [Required]
     public string LogDirectory { get; set; } = "";
@@ -59,17 +82,25 @@ public sealed class BootTest : LiveImageTask
     /// <summary>UEFI variable store template, copied for each boot; empty means the default (amd64: /usr/share/OVMF/OVMF_VARS_4M.fd).</summary>
     public string OvmfVars { get; set; } = "";
 
-    /// <summary>One item per mode booted (item spec: the ISO) with metadata Mode, Accelerator, Seconds (to the login prompt) and SerialLog.</summary>
+    /// <summary>
+    /// One item per mode booted (item spec: the ISO, or the netboot folder) with metadata Mode, Accelerator,
+    /// Seconds (to the login prompt), SerialLog, Screenshot and SystemState.
+    /// </summary>
     [Output]
     public ITaskItem[] Results { get; private set; } = [];
+
+    /// <summary>The JUnit XML file written.</summary>
+    [Output]
+    public string JUnitPath { get; private set; } = "";
 
     protected override void ExecuteCore()
     {
         var machine = QemuMachine.Find(Architecture) ?? throw new LiveImageException("UnknownArchitecture", Architecture, QemuMachine.Names);
-        var modes = QemuBootMode.ParseList(Modes, machine);
+        var netbootAvailable = NetbootDirectory.Trim().Length > 0 && Directory.Exists(NetbootDirectory);
+        var modes = QemuBootMode.ParseList(Modes, machine, netbootAvailable);
         var accelerator = QemuAccelerator.ParseRequest(Accelerator)
             ?? throw new LiveImageException("UnknownAccelerator", Accelerator, string.Join(", ", QemuAccelerator.Requests));
-        if (!File.Exists(IsoPath)) throw new FileNotFoundException($"The ISO '{IsoPath}' does not exist.", IsoPath);
+        if (modes.Any(m => !m.IsNetwork) && !File.Exists(IsoPath)) throw new FileNotFoundException($"The ISO '{IsoPath}' does not exist.", IsoPath);
 
         var qemu = HostTools.Find(machine.Program)
             ?? throw new LiveImageException("MissingTool", machine.Program, HostTools.PackageFor(machine.Program));
@@ -85,36 +116,83 @@ public sealed class BootTest : LiveImageTask
             }
         }
 
-        var imageName = string.IsNullOrWhiteSpace(ImageName) ? Path.GetFileNameWithoutExtension(IsoPath) : ImageName;
+        var imageName = string.IsNullOrWhiteSpace(ImageName)
+            ? Path.GetFileNameWithoutExtension(IsoPath.Length > 0 ? IsoPath : Path.GetDirectoryName(Path.GetFullPath(NetbootDirectory).TrimEnd('/')) ?? "image")
+            : ImageName;
+        var logDirectory = Path.GetFullPath(LogDirectory);
         var settings = new QemuBootSettings(
             machine, qemu, setpriv, IsoPath, imageName, accelerator,
             Math.Max(256, MemoryMiB), Math.Max(1, Cpus),
             TimeSpan.FromSeconds(Math.Max(1, TimeoutSeconds)),
             TimeSpan.FromSeconds(Math.Clamp(TimeoutSeconds, 30, 180)),
-            LiveUser, LivePassword, Path.GetFullPath(LogDirectory), code, vars,
-            Checks.Select(ToCheck).ToArray());
+            LiveUser, LivePassword, logDirectory, code, vars,
+            Checks.Select(ToCheck).ToArray())
+        {
+            NetbootDirectory = netbootAvailable ? Path.GetFullPath(NetbootDirectory) : null,
+            NetbootEfiFile = DebianArchitecture.Find(machine.Architecture)?.EfiBootFile?.ToLowerInvariant(),
+            LiveUserSudo = LiveUserSudo,
+            LockRootPassword = LockRootPassword,
+            ImageMirror = ImageMirror.Trim(),
+            Screenshots = Screenshots,
+        };
 
         var run = new QemuBootRun(settings, Log, CancellationToken);
         var results = new List<ITaskItem>();
+        var cases = new List<BootCaseResult>();
+        var started = DateTime.UtcNow;
+        JUnitPath = string.IsNullOrWhiteSpace(JUnitFile) ? Path.Combine(logDirectory, "junit.xml") : Path.GetFullPath(JUnitFile);
+        Exception? failure = null;
         try
         {
             foreach (var mode in modes)
             {
-                var r = run.Boot(mode);
-                var accel = QemuAccelerator.Name(r.Accel);
-                High("BootPassed", imageName, machine.Architecture, mode.Name, r.SecondsToLogin, accel);
-                var item = new TaskItem(IsoPath);
-                item.SetMetadata("Mode", mode.Name);
-                item.SetMetadata("Accelerator", accel);
-                item.SetMetadata("Seconds", r.SecondsToLogin.ToString("0.0", CultureInfo.InvariantCulture));
-                item.SetMetadata("SerialLog", r.SerialLog);
-                results.Add(item);
+                if (failure is not null)
+                {
+                    cases.Add(new BootCaseResult(mode.Name, BootOutcome.Skipped, 0, Message: "not booted: an earlier mode failed"));
+                    continue;
+                }
+                var clock = System.Diagnostics.Stopwatch.StartNew();
+                try
+                {
+                    var r = run.Boot(mode);
+                    var accel = QemuAccelerator.Name(r.Accel);
+                    High("BootPassed", imageName, machine.Architecture, mode.Name, r.SecondsToLogin, accel);
+                    var screenshot = run.ExistingScreenshot(mode);
+                    var item = new TaskItem(mode.IsNetwork ? settings.NetbootDirectory! : IsoPath);
+                    item.SetMetadata("Mode", mode.Name);
+                    item.SetMetadata("Accelerator", accel);
+                    item.SetMetadata("Seconds", r.SecondsToLogin.ToString("0.0", CultureInfo.InvariantCulture));
+                    item.SetMetadata("SerialLog", r.SerialLog);
+                    item.SetMetadata("Screenshot", screenshot ?? "");
+                    item.SetMetadata("SystemState", r.SystemState);
+                    results.Add(item);
+                    cases.Add(new BootCaseResult(mode.Name, BootOutcome.Passed, clock.Elapsed.TotalSeconds,
+                        SerialLog: r.SerialLog, Screenshot: screenshot, Accelerator: accel, SecondsToLogin: r.SecondsToLogin));
+                }
+                catch (Exception e) when (e is LiveImageException or IOException or UnauthorizedAccessException or OperationCanceledException)
+                {
+                    var message = e switch
+                    {
+                        LiveImageException => e.Message,
+                        OperationCanceledException => Strings.Format("Cancelled", nameof(BootTest)),
+                        _ => Strings.Format("IoFailure", nameof(BootTest), e.Message),
+                    };
+                    cases.Add(new BootCaseResult(mode.Name, BootOutcome.Failed, clock.Elapsed.TotalSeconds,
+                        Code: JUnitReport.CodeOf(message), Message: message,
+                        SerialLog: File.Exists(run.SerialLogPath(mode)) ? run.SerialLogPath(mode) : null,
+                        Screenshot: run.ExistingScreenshot(mode)));
+                    failure = e;
+                    if (e is OperationCanceledException) break;
+                }
             }
         }
         finally
         {
             Results = results.ToArray();
+            JUnitReport.Write(JUnitPath, JUnitReport.Build(imageName, machine.Architecture, cases, started));
+            Log.LogMessage(MessageImportance.Normal, $"boot test results: {JUnitPath}");
         }
+        if (failure is not null) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(failure);
     }
 
     private static QemuBootCheck ToCheck(ITaskItem item)

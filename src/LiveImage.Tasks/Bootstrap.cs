@@ -21,6 +21,12 @@ public sealed class Bootstrap : RootfsStageTask
     public string[] Keyrings { get; set; } = [];
     /// <summary>Build from the package cache alone: its package lists and .debs, no network.</summary>
     public bool Offline { get; set; }
+    /// <summary>
+    /// A GRUB EFI package (grub-efi-arm64-bin) the host has none of for this architecture: it is taken
+    /// from the image's archive, unpacked into <see cref="GrubEfiFetchDirectory"/> and never installed.
+    /// </summary>
+    public string GrubEfiPackage { get; set; } = "";
+    public string GrubEfiFetchDirectory { get; set; } = "";
 
     protected override void RunStage()
     {
@@ -37,6 +43,13 @@ public sealed class Bootstrap : RootfsStageTask
         };
         if (IncludePackages.Length > 0) args.Add("--include=" + string.Join(',', IncludePackages));
         foreach (var keyring in Keyrings) args.Add($"--keyring={keyring}");
+        if (GrubEfiPackage.Length > 0)
+        {
+            // before the cache hooks: it looks for the .deb among the cached ones they link in and take out
+            env["LIVEIMAGE_GRUB_PACKAGE"] = GrubEfiPackage;
+            env["LIVEIMAGE_GRUB_DIR"] = Path.GetFullPath(GrubEfiFetchDirectory);
+            args.Add("--customize-hook=" + FetchGrubScript);
+        }
         if (PackageCache.Length > 0) AddCacheHooks(args, env);
         else if (Offline) throw new LiveImageException("OfflineWithoutCache", Suite, Architecture, "(PackageCacheDirectory is empty)");
         if (MergedUsrHooks(env.GetValueOrDefault("LIVEIMAGE_LISTS")) is { } hooks) args.Add($"--hook-dir={hooks}");
@@ -48,6 +61,24 @@ public sealed class Bootstrap : RootfsStageTask
         RunChecked(command, "mmdebstrap");
         High("StageFinished", StageName, Architecture, (DateTime.UtcNow - started).TotalSeconds);
     }
+
+    /// <summary>
+    /// Unpacks the GRUB EFI package of the image's architecture from the image's archive (with the
+    /// host's apt and mmdebstrap's apt configuration, so no emulation is needed): the package cache's
+    /// copy when there is one (offline builds), else a download, which then goes into the cache.
+    /// </summary>
+    private const string FetchGrubScript = """
+        set -e; export APT_CONFIG="$MMDEBSTRAP_APT_CONFIG"; pkg=$LIVEIMAGE_GRUB_PACKAGE; out=$LIVEIMAGE_GRUB_DIR
+        file=$(apt-get download --print-uris "$pkg" | sed -n "s/^'[^']*' \([^ ]*\) .*/\1/p" | head -n 1)
+        [ -n "$file" ] || { echo "$pkg is not in the image's archive" >&2; exit 1; }
+        deb=; tmp=
+        for d in "$1/var/cache/apt/archives" "${LIVEIMAGE_DEBCACHE:-}"; do [ -n "$d" ] && [ -f "$d/$file" ] && { deb=$d/$file; break; }; done
+        if [ -z "$deb" ]; then tmp=$(mktemp -d); (cd "$tmp" && apt-get -q download "$pkg"); deb=$tmp/$file; fi
+        rm -rf "$out"; mkdir -p "$out"; dpkg-deb -x "$deb" "$out"
+        if [ -n "${LIVEIMAGE_DEBCACHE:-}" ] && [ ! -e "$LIVEIMAGE_DEBCACHE/$file" ]; then cp "$deb" "$LIVEIMAGE_DEBCACHE/"; fi
+        [ -z "$tmp" ] || rm -rf "$tmp"
+        echo "GRUB EFI modules for the boot image: $file, unpacked in $out (not installed in the image)"
+        """;
 
     /// <summary>
     /// Merged /usr without the usrmerge package (which would pull perl into the image).

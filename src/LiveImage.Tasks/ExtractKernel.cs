@@ -11,6 +11,12 @@ public sealed class ExtractKernel : LiveImageTask
     [Required] public string OutputDirectory { get; set; } = "";
     [Required] public string LogFile { get; set; } = "";
     public string KernelPackage { get; set; } = "";
+    /// <summary>Copy all the kernel's device trees (/usr/lib/linux-image-&lt;version&gt;/) to <see cref="DtbDirectory"/>.</summary>
+    public bool IncludeDtb { get; set; }
+    /// <summary>One device tree, relative to the kernel's device tree directory, copied to <see cref="DtbDirectory"/>.</summary>
+    public string Dtb { get; set; } = "";
+    /// <summary>The medium's /dtb directory; emptied when neither IncludeDtb nor Dtb asks for device trees.</summary>
+    public string DtbDirectory { get; set; } = "";
 
     [Output] public string KernelVersion { get; private set; } = "";
 
@@ -24,8 +30,12 @@ public sealed class ExtractKernel : LiveImageTask
         };
         var output = Path.GetFullPath(OutputDirectory);
         Directory.CreateDirectory(output);
-        var result = CreateRunner().Run(ns.OnHost(["/bin/sh", "-c", Script, "extract", output], LogFile));
+        var dtbs = DtbDirectory.Length > 0 ? Path.GetFullPath(DtbDirectory) : "";
+        if (dtbs.Length > 0 && Directory.Exists(dtbs)) Directory.Delete(dtbs, recursive: true);
+        var env = new Dictionary<string, string> { ["LIVEIMAGE_DTB_ALL"] = IncludeDtb ? "1" : "", ["LIVEIMAGE_DTB"] = Dtb };
+        var result = CreateRunner().Run(ns.OnHost(["/bin/sh", "-c", Script, "extract", output, dtbs], LogFile, env));
         if (result.ExitCode == 3) throw new LiveImageException("NoKernel", "/boot", KernelPackage);
+        if (result.ExitCode == 4) throw new LiveImageException("DtbNotFound", Dtb, result.Tail.LastOrDefault() ?? "", KernelPackage);
         if (result.ExitCode != 0) throw new LiveImageException("ToolFailed", "kernel extraction", result.ExitCode, "kernel", result.TailText, result.LogPath);
         KernelVersion = result.Tail.LastOrDefault() ?? "";
     }
@@ -39,6 +49,14 @@ public sealed class ExtractKernel : LiveImageTask
         [ -f "initrd.img-$version" ] || exit 3
         cp "vmlinuz-$version" "$1/vmlinuz"
         cp "initrd.img-$version" "$1/initrd.img"
+        if [ -n "$2" ] && { [ -n "$LIVEIMAGE_DTB_ALL" ] || [ -n "$LIVEIMAGE_DTB" ]; }; then
+            dtbs=/usr/lib/linux-image-$version
+            if [ -n "$LIVEIMAGE_DTB" ] && [ ! -f "$LIVEIMAGE_ROOT$dtbs/$LIVEIMAGE_DTB" ]; then echo "$dtbs"; exit 4; fi
+            mkdir -p "$2"
+            if [ -n "$LIVEIMAGE_DTB_ALL" ]; then cp -r "$LIVEIMAGE_ROOT$dtbs/." "$2/"; fi
+            if [ -n "$LIVEIMAGE_DTB" ]; then mkdir -p "$2/$(dirname "$LIVEIMAGE_DTB")"; cp "$LIVEIMAGE_ROOT$dtbs/$LIVEIMAGE_DTB" "$2/$LIVEIMAGE_DTB"; fi
+            echo "device trees: $(find "$2" -name '*.dtb' | wc -l) in $2"
+        fi
         echo "$version"
         """;
 }

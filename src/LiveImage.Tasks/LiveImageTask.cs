@@ -48,4 +48,26 @@ public abstract class LiveImageTask : Microsoft.Build.Utilities.Task, ICancelabl
 
     protected void High(string resourceName, params object[] args) =>
         Log.LogMessageFromResources(MessageImportance.High, resourceName, args);
+
+    /// <summary>
+    /// For a stage that runs programs of a foreign architecture: holds qemu-user's binfmt_misc handler
+    /// (registering it first when <paramref name="register"/> allows) until disposed, or fails with
+    /// LIVE2013 saying what to run. Nothing to do when <paramref name="emulatedArchitecture"/> is empty.
+    /// </summary>
+    private protected IDisposable? OpenEmulation(string emulatedArchitecture, bool register)
+    {
+        if (emulatedArchitecture.Length == 0) return null;
+        var arch = DebianArchitecture.Find(emulatedArchitecture) ?? throw new LiveImageException("UnknownArchitecture", emulatedArchitecture, DebianArchitecture.Names);
+        return BinfmtSession.Open(arch, register, Log, CancellationToken);
+    }
+
+    /// <summary>LIVE2014 when a maintainer script failed in an emulated build: some do not work under qemu-user.</summary>
+    internal static void ThrowIfEmulationFailure(string emulatedArchitecture, string stage, ToolResult result)
+    {
+        if (emulatedArchitecture.Length == 0) return;
+        var log = File.Exists(result.LogPath) ? File.ReadAllText(result.LogPath) : result.TailText;
+        if (MaintainerScriptFailure.Find(log) is { } failure)
+            throw new LiveImageException("EmulatedMaintainerScriptFailed", failure.Package, failure.Script, failure.Outcome,
+                emulatedArchitecture, DebianArchitecture.Host, stage, result.TailText, result.LogPath);
+    }
 }

@@ -29,6 +29,8 @@ public sealed class MakeIsoHybrid : LiveImageTask
     public ITaskItem[] MenuEntries { get; set; } = [];
     /// <summary>The installed-package list, shipped as live/filesystem.packages as live-build does.</summary>
     public string PackageManifest { get; set; } = "";
+    /// <summary>A device tree already staged on the medium (/dtb/&lt;Dtb&gt;) that GRUB loads with 'devicetree'; empty for none.</summary>
+    public string DeviceTree { get; set; } = "";
 
     private static readonly string[] GrubModules =
     [
@@ -42,7 +44,7 @@ public sealed class MakeIsoHybrid : LiveImageTask
         var arch = DebianArchitecture.Find(Architecture) ?? throw new LiveImageException("UnknownArchitecture", Architecture, DebianArchitecture.Names);
         High("StageStarting", "iso", Architecture, $"xorriso, volume {VolumeId}");
         var started = DateTime.UtcNow;
-        var staging = Path.GetFullPath(StagingDirectory);
+        var staging = Path.GetFullPath(StagingDirectory).TrimEnd('/');
         if (File.Exists(LogFile)) File.Delete(LogFile);
         var id = Guid.NewGuid().ToString("N");
         WriteDiskInfo(staging, id);
@@ -94,14 +96,14 @@ public sealed class MakeIsoHybrid : LiveImageTask
         Directory.CreateDirectory(grubDir);
         var splash = CopySplash(grubDir);
         if (splash) File.Copy(GrubFont, Path.Combine(grubDir, "unicode.pf2"), true);
-        File.WriteAllText(Path.Combine(grubDir, "grub.cfg"), BootMenu.Grub(entries, MenuTimeoutSeconds, splash));
+        File.WriteAllText(Path.Combine(grubDir, "grub.cfg"), BootMenu.Grub(entries, MenuTimeoutSeconds, splash, DeviceTree.Length > 0 ? DeviceTree : null));
         var work = Path.Combine(Path.GetDirectoryName(staging)!, "efi-work");
         Directory.CreateDirectory(work);
         var early = Path.Combine(work, "early.cfg");
         File.WriteAllText(early, $"search --no-floppy --set=root --file /.disk/id-{id}\nset prefix=($root)/boot/grub\nconfigfile $prefix/grub.cfg\n");
         var efiBinary = Path.Combine(work, arch.EfiBootFile!);
         Run(new ToolCommand("grub-mkimage",
-            ["-O", arch.GrubEfiTarget!, "-d", Path.Combine(GrubDirectory, arch.GrubEfiTarget!), "-o", efiBinary, "-p", "/boot/grub", "-c", early, .. GrubModules])
+            ["-O", arch.GrubEfiTarget!, "-d", Path.Combine(GrubDirectory, arch.GrubEfiTarget!), "-o", efiBinary, "-p", "/boot/grub", "-c", early, .. ModulesFor(Path.Combine(GrubDirectory, arch.GrubEfiTarget!))])
             { LogPath = LogFile }, "grub-mkimage");
 
         // the FAT image is made with mtools: no loop device or vfat driver is needed
@@ -116,6 +118,14 @@ public sealed class MakeIsoHybrid : LiveImageTask
         File.Copy(efiBinary, Path.Combine(efiTree, arch.EfiBootFile!), true);
         return ["-eltorito-alt-boot", "-e", "boot/grub/efi.img", "-no-emul-boot", "-isohybrid-gpt-basdat"];
     }
+
+    /// <summary>
+    /// The modules that exist for this GRUB target (the list is the x86 one; arm64-efi and arm-efi lack
+    /// a few), and fdt for 'devicetree' when a device tree is loaded.
+    /// </summary>
+    internal IEnumerable<string> ModulesFor(string moduleDirectory) =>
+        GrubModules.Concat(DeviceTree.Length > 0 ? ["fdt"] : [])
+            .Where(m => File.Exists(Path.Combine(moduleDirectory, m + ".mod")));
 
     private bool CopySplash(string directory)
     {

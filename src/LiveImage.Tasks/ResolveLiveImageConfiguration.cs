@@ -27,10 +27,32 @@ public sealed partial class ResolveLiveImageConfiguration : LiveImageTask
     /// <summary>Programs (on PATH) and absolute host files the build needs.</summary>
     public string[] RequiredHostTools { get; set; } = [];
     public bool RequireRoot { get; set; } = true;
+    /// <summary>Lets the build mount binfmt_misc and enable qemu-user's handler for a foreign architecture while it runs, and restore them.</summary>
+    public bool RegisterBinfmt { get; set; }
+    /// <summary>Copy the kernel's device trees (ARM) into the ISO's /dtb.</summary>
+    public bool IncludeDtb { get; set; }
+    /// <summary>One device tree, relative to /usr/lib/linux-image-&lt;version&gt;/ (rockchip/rk3399-rockpro64.dtb), that GRUB loads.</summary>
+    public string Dtb { get; set; } = "";
+    /// <summary>Where the bootstrap unpacks GRUB's EFI modules when the host has no package for the image's architecture.</summary>
+    public string GrubEfiFetchDirectory { get; set; } = "";
+    /// <summary>The project's directory: hooks must live below it, and relative paths start there.</summary>
+    public string ProjectDirectory { get; set; } = "";
+    /// <summary>The project file whose PropertyGroups are checked for misspelt SDK properties; empty: not checked.</summary>
+    public string ProjectFile { get; set; } = "";
+    /// <summary>The SDK's .props/.targets files, where the known property names come from.</summary>
+    public ITaskItem[] SdkFiles { get; set; } = [];
+    /// <summary>The boot menu background; checked to be a PNG of the size isolinux shows.</summary>
+    public string SplashImage { get; set; } = "";
 
     [Output] public ITaskItem[] ResolvedPackages { get; private set; } = [];
     [Output] public ITaskItem[] ResolvedHooks { get; private set; } = [];
     [Output] public string KernelPackage { get; private set; } = "";
+    /// <summary>The architecture when the image's programs run through qemu-user and binfmt_misc; empty when the host runs them.</summary>
+    [Output] public string EmulatedArchitecture { get; private set; } = "";
+    /// <summary>The directory holding GRUB's &lt;target&gt;/ modules for the EFI boot image (/usr/lib/grub, or below GrubEfiFetchDirectory).</summary>
+    [Output] public string GrubEfiDirectory { get; private set; } = "";
+    /// <summary>The GRUB package the bootstrap takes from the image's archive because the host has none for this architecture; else empty.</summary>
+    [Output] public string GrubEfiPackage { get; private set; } = "";
     [Output] public string ResolvedLiveUser { get; private set; } = "";
     [Output] public string ResolvedLivePassword { get; private set; } = "";
     [Output] public string ResolvedImageMirror { get; private set; } = "";
@@ -43,6 +65,15 @@ public sealed partial class ResolveLiveImageConfiguration : LiveImageTask
     /// <summary>Overridable for tests: where host tools are looked for (null: PATH and sbin).</summary>
     internal string? ToolSearchPath { get; set; }
 
+    /// <summary>Overridable for tests: the host's Debian architecture.</summary>
+    internal string HostArchitecture { get; set; } = DebianArchitecture.Host;
+
+    /// <summary>Overridable for tests: whether the host runs an architecture's programs without emulation (arch-test -n).</summary>
+    internal Func<string, bool> CanRunNatively { get; set; } = ArchTestNative;
+
+    /// <summary>Overridable for tests: whether a host directory exists.</summary>
+    internal Func<string, bool> HostDirectoryExists { get; set; } = Directory.Exists;
+
     protected override void ExecuteCore()
     {
         // lets a build log (and a test) tell which task assembly really ran: a stale cached SDK shows here
@@ -51,6 +82,10 @@ public sealed partial class ResolveLiveImageConfiguration : LiveImageTask
         var arch = DebianArchitecture.Find(Architecture);
         if (arch is null) Error("UnknownArchitecture", Architecture, DebianArchitecture.Names);
         CheckSuite();
+        if (arch is not null && DebianSuite.IsKnown(Suite) && !ProjectInputChecks.SuiteHasArchitecture(Suite, arch.Name))
+            Error("ArchitectureNotInSuite", Suite, arch.Name, ProjectInputChecks.SuitesWithArchitecture(arch.Name));
+        CheckMisspeltProperties(Log, ProjectFile, SdkFiles);
+        CheckSplashImage();
         if (ImageVersion.Length > 0 && !NuGetVersion.TryParse(ImageVersion, out _)) Error("InvalidImageVersion", ImageVersion);
         if (VolumeId.Length > 32) Error("VolumeIdTooLong", VolumeId, VolumeId.Length);
         CheckMirror(nameof(BuildMirror), BuildMirror);
@@ -59,16 +94,85 @@ public sealed partial class ResolveLiveImageConfiguration : LiveImageTask
         ResolvedPackages = ResolvePackages();
         ResolvedHooks = ResolveHooks();
         CheckIncludeFiles();
+        if (arch is not null) CheckDeviceTrees(arch);
         if (Log.HasLoggedErrors) return;
 
         if (RequireRoot && !IsRoot()) Error("NotRoot");
-        foreach (var (name, package) in HostTools.Missing(RequiredHostTools, ToolSearchPath))
+        foreach (var (name, package) in HostTools.Missing([.. RequiredHostTools, .. ResolveArchitectureTools(arch!)], ToolSearchPath))
             Error(name.StartsWith('/') ? "MissingHostFile" : "MissingTool", name, package);
         KernelPackage = arch!.KernelPackage;
         ResolvedImageMirror = ImageMirror.Length > 0 ? ImageMirror : BuildMirror;
     }
 
     private void Error(string resource, params object[] args) => Log.LogErrorWithCodeFromResources(resource, args);
+
+    /// <summary>
+    /// Decides how the image's programs run (natively or through qemu-user) and where GRUB's EFI modules
+    /// come from, and returns the host tools that needs: arch-test for any other architecture (mmdebstrap
+    /// asks it), qemu-user-static for an emulated one, update-binfmts when the build may register the
+    /// handler, the GRUB package on the host unless the bootstrap takes it from the image's archive.
+    /// </summary>
+    internal IEnumerable<string> ResolveArchitectureTools(DebianArchitecture arch)
+    {
+        var tools = new List<string>();
+        if (arch.Name != HostArchitecture) tools.Add("arch-test");
+        if (arch.ExecutionOn(HostArchitecture, CanRunNatively) == ExecutionMode.Emulated)
+        {
+            EmulatedArchitecture = arch.Name;
+            tools.AddRange([arch.QemuUserStatic, "setsid", "flock"]);
+            if (RegisterBinfmt) tools.Add("update-binfmts");
+        }
+        if (arch.HostGrubEfiDirectory is { } grub)
+        {
+            if (HostDirectoryExists(grub) || arch.GrubEfiPackageHosts.Contains(HostArchitecture) || GrubEfiFetchDirectory.Length == 0)
+            {
+                // the host's package: required where Debian has it for the host's architecture
+                GrubEfiDirectory = Path.GetDirectoryName(grub)!;
+                if (!HostDirectoryExists(grub)) tools.Add(grub);
+            }
+            else
+            {
+                // grub-efi-arm64-bin exists for arm64 hosts only: the bootstrap takes it from the image's archive
+                GrubEfiPackage = arch.GrubEfiPackage!;
+                GrubEfiDirectory = Path.Combine(Path.GetFullPath(GrubEfiFetchDirectory), "usr/lib/grub");
+                tools.Add("dpkg-deb");
+            }
+        }
+        return tools;
+    }
+
+    /// <summary>arch-test -n: whether this host's CPU and kernel run the architecture's programs without emulation.</summary>
+    private static bool ArchTestNative(string architecture)
+    {
+        if (HostTools.Find("arch-test") is not { } archTest) return false;
+        try
+        {
+            var psi = new System.Diagnostics.ProcessStartInfo(archTest) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+            psi.ArgumentList.Add("-n");
+            psi.ArgumentList.Add(architecture);
+            using var p = System.Diagnostics.Process.Start(psi)!;
+            var output = p.StandardOutput.ReadToEnd();
+            p.StandardError.ReadToEnd();
+            return p.WaitForExit(30_000) && p.ExitCode == 0 && output.Trim() == architecture + ": ok";
+        }
+        catch (System.ComponentModel.Win32Exception)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>IncludeDtb and Dtb are for architectures whose kernels ship device trees; Dtb is a path below the kernel's dtb directory.</summary>
+    private void CheckDeviceTrees(DebianArchitecture arch)
+    {
+        if (!IncludeDtb && Dtb.Length == 0) return;
+        if (!arch.HasDeviceTrees)
+        {
+            Error("DtbWithoutDeviceTrees", arch.Name, string.Join(", ", DebianArchitecture.All.Where(a => a.HasDeviceTrees).Select(a => a.Name)));
+            return;
+        }
+        if (Dtb.Length > 0 && (Dtb.StartsWith('/') || !Dtb.EndsWith(".dtb", StringComparison.Ordinal) || Dtb.Split('/').Any(p => p is "" or "." or "..")))
+            Error("InvalidDtb", Dtb);
+    }
 
     private void CheckSuite()
     {
@@ -130,7 +234,9 @@ public sealed partial class ResolveLiveImageConfiguration : LiveImageTask
             var hook = ordered[i];
             var path = hook.GetMetadata("FullPath");
             if (!File.Exists(path)) { Error("HookMissing", hook.ItemSpec, path); continue; }
+            if (!IsBelowProject(path)) { Error("HookOutsideProject", hook.ItemSpec, path, Path.GetFullPath(ProjectDirectory)); continue; }
             if ((File.GetUnixFileMode(path) & UnixFileMode.UserExecute) == 0) { Error("HookNotExecutable", hook.ItemSpec); continue; }
+            if (!CheckHookContent(hook.ItemSpec, path)) continue;
             var runIn = hook.GetMetadata("RunIn");
             runIn = runIn.Length == 0 ? "host" : runIn.ToLowerInvariant();
             if (runIn is not ("host" or "chroot")) { Error("InvalidRunIn", hook.ItemSpec, hook.GetMetadata("RunIn")); continue; }
@@ -142,6 +248,62 @@ public sealed partial class ResolveLiveImageConfiguration : LiveImageTask
             result.Add(resolved);
         }
         return [.. result];
+    }
+
+    private bool IsBelowProject(string path)
+    {
+        if (ProjectDirectory.Length == 0) return true;
+        var project = Path.TrimEndingDirectorySeparator(Path.GetFullPath(ProjectDirectory)) + Path.DirectorySeparatorChar;
+        return Path.GetFullPath(path).StartsWith(project, StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// A hook is executed directly (its interpreter comes from its first line), so it needs a #!
+    /// line (or to be an ELF program); CRLF line endings make the kernel look for "/bin/sh\r".
+    /// </summary>
+    private bool CheckHookContent(string spec, string path)
+    {
+        var bytes = File.ReadAllBytes(path);
+        var head = bytes.AsSpan(0, Math.Min(4, bytes.Length));
+        var elf = head.SequenceEqual((ReadOnlySpan<byte>)[0x7F, (byte)'E', (byte)'L', (byte)'F']);
+        if (!head.StartsWith("#!"u8) && !elf)
+        {
+            Error("HookNoShebang", spec);
+            return false;
+        }
+        var crlf = bytes.AsSpan().IndexOf("\r\n"u8);
+        if (crlf >= 0 && !elf)
+        {
+            var line = 1 + bytes.AsSpan(0, crlf).Count((byte)'\n');
+            Error("HookCrlf", spec, line);
+            return false;
+        }
+        return true;
+    }
+
+    /// <summary>Warns about project properties that are not the SDK's but nearly are (Suit, LivePasword); used by the outer build too.</summary>
+    internal static void CheckMisspeltProperties(TaskLoggingHelper log, string projectFile, ITaskItem[] sdkFiles)
+    {
+        if (projectFile.Length == 0 || !File.Exists(projectFile)) return;
+        var known = ProjectInputChecks.SdkPropertyNames(sdkFiles.Select(f => f.GetMetadata("FullPath")));
+        if (known.Count == 0) return;
+        foreach (var m in ProjectInputChecks.MisspeltProperties(projectFile, known))
+        {
+            // coded like every other warning, but placed at the property's line in the project
+            var code = log.ExtractMessageCode(log.FormatResourceString("MisspeltProperty", m.Name, m.Suggestion), out var text);
+            log.LogWarning(null, code, null, projectFile, m.Line, m.Column, 0, 0, text);
+        }
+    }
+
+    private void CheckSplashImage()
+    {
+        if (SplashImage.Length == 0) return;
+        var path = Path.GetFullPath(SplashImage, ProjectDirectory.Length > 0 ? Path.GetFullPath(ProjectDirectory) : Directory.GetCurrentDirectory());
+        var size = File.Exists(path) ? ProjectInputChecks.PngSize(path) : null;
+        if (size is null)
+            Error("SplashImageNotPng", SplashImage, File.Exists(path) ? "is not a PNG file" : "does not exist");
+        else if (size.Value.Width != ProjectInputChecks.SplashWidth || size.Value.Height != ProjectInputChecks.SplashHeight)
+            Log.LogWarningWithCodeFromResources("SplashImageSize", SplashImage, size.Value.Width, size.Value.Height);
     }
 
     private void CheckIncludeFiles()

@@ -28,6 +28,12 @@ public abstract class RootfsStageTask : LiveImageTask
     /// <summary>Name of the stage for messages.</summary>
     public string StageName { get; set; } = "";
 
+    /// <summary>The image's architecture when its programs run through qemu-user and binfmt_misc; empty when the host runs them.</summary>
+    public string EmulatedArchitecture { get; set; } = "";
+
+    /// <summary>Lets the stage register qemu-user's binfmt_misc handler while it runs (and restore it after).</summary>
+    public bool RegisterBinfmt { get; set; }
+
     /// <summary>Clears the layer and any earlier log, runs the stage, then gives the layer a new generation key.</summary>
     protected sealed override void ExecuteCore()
     {
@@ -35,7 +41,8 @@ public abstract class RootfsStageTask : LiveImageTask
         ClearDirectory(Layer);
         File.Delete(key);
         if (File.Exists(LogFile)) File.Delete(LogFile);
-        RunStage();
+        using (OpenEmulation(EmulatedArchitecture, RegisterBinfmt))
+            RunStage();
         File.WriteAllText(key, Guid.NewGuid().ToString());
     }
 
@@ -66,8 +73,11 @@ public abstract class RootfsStageTask : LiveImageTask
     }
 
     /// <summary>Turns a failed run into the most precise coded error the stage knows.</summary>
-    private protected virtual void OnFailure(ToolResult result, string what) =>
+    private protected virtual void OnFailure(ToolResult result, string what)
+    {
+        ThrowIfEmulationFailure(EmulatedArchitecture, StageName, result);
         throw new LiveImageException("ToolFailed", what, result.ExitCode, StageName, result.TailText, result.LogPath);
+    }
 
     internal static void ClearDirectory(string path)
     {

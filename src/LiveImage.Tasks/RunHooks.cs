@@ -28,6 +28,10 @@ public sealed class RunHooks : LiveImageTask
     [Required] public string LogDirectory { get; set; } = "";
     public string PackageCache { get; set; } = "";
     public string HelpersScript { get; set; } = "";
+    /// <summary>The image's architecture when its programs run through qemu-user and binfmt_misc; empty when the host runs them.</summary>
+    public string EmulatedArchitecture { get; set; } = "";
+    /// <summary>Lets the stage register qemu-user's binfmt_misc handler while hooks run (and restore it after).</summary>
+    public bool RegisterBinfmt { get; set; }
 
     /// <summary>The hook layers, bottom first, for the stages above.</summary>
     [Output] public ITaskItem[] HookLayers { get; private set; } = [];
@@ -39,24 +43,38 @@ public sealed class RunHooks : LiveImageTask
         var layers = new List<ITaskItem>();
         var rerun = false;
         RemoveStaleLayers();
-        foreach (var hook in Hooks)
+        IDisposable? emulation = null;
+        var emulationOpen = false;
+        try
         {
-            key = Key(key, hook);
-            var layer = Path.Combine(Path.GetFullPath(LayersDirectory), hook.GetMetadata("LayerName"));
-            var keyFile = RootfsStageTask.LayerKey(layer);
-            rerun |= !(Directory.Exists(layer) && File.Exists(keyFile) && File.ReadAllText(keyFile) == key);
-            if (rerun)
+            foreach (var hook in Hooks)
             {
-                File.Delete(keyFile);
-                Run(hook, lower, layer);
-                File.WriteAllText(keyFile, key);
+                key = Key(key, hook);
+                var layer = Path.Combine(Path.GetFullPath(LayersDirectory), hook.GetMetadata("LayerName"));
+                var keyFile = RootfsStageTask.LayerKey(layer);
+                rerun |= !(Directory.Exists(layer) && File.Exists(keyFile) && File.ReadAllText(keyFile) == key);
+                if (rerun)
+                {
+                    if (!emulationOpen)
+                    {
+                        emulation = OpenEmulation(EmulatedArchitecture, RegisterBinfmt);
+                        emulationOpen = true;
+                    }
+                    File.Delete(keyFile);
+                    Run(hook, lower, layer);
+                    File.WriteAllText(keyFile, key);
+                }
+                else
+                {
+                    Log.LogMessage(MessageImportance.Normal, $"hooks [{Architecture}]: {hook.GetMetadata("HookName")} unchanged, its layer is reused");
+                }
+                lower.Add(layer);
+                layers.Add(new TaskItem(layer));
             }
-            else
-            {
-                Log.LogMessage(MessageImportance.Normal, $"hooks [{Architecture}]: {hook.GetMetadata("HookName")} unchanged, its layer is reused");
-            }
-            lower.Add(layer);
-            layers.Add(new TaskItem(layer));
+        }
+        finally
+        {
+            emulation?.Dispose();
         }
         HookLayers = [.. layers];
     }
@@ -87,6 +105,7 @@ public sealed class RunHooks : LiveImageTask
             : ns.OnHost([path, ns.MergedDirectory], logPath, env);
         var result = CreateRunner().Run(command);
         foreach (var leftover in result.Leftovers) Log.LogWarningWithCodeFromResources("LeftoverProcess", "hook " + name, leftover);
+        if (result.ExitCode != 0) ThrowIfEmulationFailure(EmulatedArchitecture, "hook " + name, result);
         if (result.ExitCode != 0) throw new LiveImageException("HookFailed", name, result.ExitCode, result.TailText, result.LogPath);
         High("StageFinished", "hook " + name, Architecture, (DateTime.UtcNow - started).TotalSeconds);
     }

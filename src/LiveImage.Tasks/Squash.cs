@@ -99,6 +99,8 @@ public sealed class Squash : LiveImageTask
         if (result.ExitCode != 0)
         {
             File.Delete(partial);
+            if (DiskSpace.IsFull(result.Tail))
+                throw new LiveImageException("DiskFull", "squash", "mksquashfs", output, DiskSpace.FreeMiB(Path.GetDirectoryName(output)!), result.LogPath);
             throw new LiveImageException("ToolFailed", "mksquashfs", result.ExitCode, "squash", result.TailText, result.LogPath);
         }
         var size = File.Exists(partial) ? new FileInfo(partial).Length : 0;

@@ -144,6 +144,18 @@ public class BootTestLogicTests
     public void No_modes_means_every_mode_the_machine_supports(string? modes)
     {
         Assert.Equal(["bios-cdrom", "bios-usb", "uefi-cdrom", "uefi-usb"], QemuBootMode.ParseList(modes, QemuMachine.Amd64).Select(m => m.Name));
+        Assert.Equal(["bios-cdrom", "bios-usb", "uefi-cdrom", "uefi-usb", "netboot", "netboot-uefi"],
+            QemuBootMode.ParseList(modes, QemuMachine.Amd64, netbootAvailable: true).Select(m => m.Name));
+    }
+
+    [Fact]
+    public void A_network_mode_without_a_netboot_folder_is_LIVE5007()
+    {
+        var e = Assert.Throws<LiveImageException>(() => QemuBootMode.ParseList("bios-cdrom;netboot", QemuMachine.Amd64, netbootAvailable: false));
+
+        Assert.Equal("NetbootMissing", e.ResourceName);
+        Assert.StartsWith("LIVE5007: Boot mode netboot ", e.Message);
+        Assert.Equal(["netboot"], QemuBootMode.ParseList("NETBOOT", QemuMachine.Amd64, netbootAvailable: true).Select(m => m.Name));
     }
 
     [Fact]
@@ -153,7 +165,7 @@ public class BootTestLogicTests
 
         Assert.Equal("UnknownBootMode", e.ResourceName);
         Assert.Equal("pxe", e.Arguments[0]);
-        Assert.Equal("bios-cdrom, bios-usb, uefi-cdrom, uefi-usb", e.Arguments[1]);
+        Assert.Equal("bios-cdrom, bios-usb, uefi-cdrom, uefi-usb, netboot, netboot-uefi", e.Arguments[1]);
         Assert.StartsWith("LIVE5004: ", e.Message);
     }
 
@@ -163,8 +175,10 @@ public class BootTestLogicTests
         var uefiOnly = QemuMachine.Amd64 with { HasBios = false };
 
         Assert.Equal(["uefi-cdrom", "uefi-usb"], QemuBootMode.ParseList("", uefiOnly).Select(m => m.Name));
+        Assert.Equal(["uefi-cdrom", "uefi-usb", "netboot-uefi"], QemuBootMode.ParseList("", uefiOnly, netbootAvailable: true).Select(m => m.Name));
         var e = Assert.Throws<LiveImageException>(() => QemuBootMode.ParseList("bios-usb", uefiOnly));
-        Assert.Equal("uefi-cdrom, uefi-usb", e.Arguments[1]);
+        Assert.Equal("uefi-cdrom, uefi-usb, netboot-uefi", e.Arguments[1]);
+        Assert.Throws<LiveImageException>(() => QemuBootMode.ParseList("netboot", uefiOnly, netbootAvailable: true));
     }
 
     // ---- accelerator ---------------------------------------------------------------------------

@@ -43,7 +43,8 @@ internal static class BootMenu
         return string.Join('\n', lines) + "\n";
     }
 
-    public static string Grub(IReadOnlyList<BootEntry> entries, int timeoutSeconds, bool splash = false)
+    /// <param name="deviceTree">A device tree on the medium (/dtb/...) that each entry loads for the kernel (ARM boards), or null.</param>
+    public static string Grub(IReadOnlyList<BootEntry> entries, int timeoutSeconds, bool splash = false, string? deviceTree = null)
     {
         var lines = new List<string> { "serial --unit=0 --speed=115200", "terminal_input console serial" };
         if (splash)
@@ -67,6 +68,7 @@ internal static class BootMenu
             lines.Add($"menuentry \"{e.Title.Replace("\"", "'")}\" {{");
             lines.Add($"    linux /live/vmlinuz {e.KernelArguments}");
             lines.Add("    initrd /live/initrd.img");
+            if (deviceTree is not null) lines.Add($"    devicetree {deviceTree}");
             lines.Add("}");
         }
         return string.Join('\n', lines) + "\n";

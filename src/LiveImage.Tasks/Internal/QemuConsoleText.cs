@@ -37,6 +37,10 @@ internal static partial class QemuConsoleText
     [GeneratedRegex(@"Kernel panic - not syncing|Unable to find a medium containing a live file system|\(initramfs\) ", RegexOptions.CultureInvariant)]
     public static partial Regex FatalBootMessage();
 
+    /// <summary>What the network boot loaders print on the serial console before loading the kernel (pxelinux, GRUB).</summary>
+    [GeneratedRegex(@"PXELINUX \d|GNU GRUB|Welcome to GRUB", RegexOptions.CultureInvariant)]
+    public static partial Regex NetworkLoaderBanner();
+
     [GeneratedRegex(@"\x1B(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1B]*(?:\x07|\x1B\\)|[ -/]*[0-~])", RegexOptions.CultureInvariant)]
     private static partial Regex TerminalCode();
 

@@ -20,7 +20,7 @@ internal sealed class RootfsNamespace
     /// <summary>Scratch directory of this stage (overlay workdir and the mount point).</summary>
     public required string ScratchDirectory { get; init; }
 
-    /// <summary>Host directory bind-mounted as /var/cache/apt/archives so downloads are shared between builds.</summary>
+    /// <summary>Shared .deb cache: its packages are linked into the run's own /var/cache/apt/archives and new downloads linked back.</summary>
     public string? PackageCache { get; init; }
 
     /// <summary>Mount proc, sys, dev and run into the root (not needed to just read the files).</summary>
@@ -100,14 +100,27 @@ internal sealed class RootfsNamespace
                 mount --bind /etc/resolv.conf "$root/etc/resolv.conf"
             fi
             if [ -n "$LIVEIMAGE_CACHE" ] && [ -d "$root/var/cache/apt/archives" ]; then
-                mkdir -p "$LIVEIMAGE_CACHE/partial"
-                mount --bind "$LIVEIMAGE_CACHE" "$root/var/cache/apt/archives"
+                # apt locks its archives directory, and that lock would make every other build
+                # on the machine wait or fail: each run gets its own directory, seeded from the
+                # shared cache with hard links, and what it downloads is linked back afterwards
+                cache=$LIVEIMAGE_CACHE
+                archives=${LIVEIMAGE_WORK%/*}/archives
+                rm -rf "$archives"
+                mkdir -p "$archives/partial" "$cache"
+                find "$cache" -maxdepth 1 -name '*.deb' -exec cp -l -t "$archives" {} + 2>/dev/null \
+                    || find "$cache" -maxdepth 1 -name '*.deb' -exec cp -t "$archives" {} +
+                mount --bind "$archives" "$root/var/cache/apt/archives"
             fi
         fi
         unset LIVEIMAGE_LOWER LIVEIMAGE_UPPER LIVEIMAGE_WORK LIVEIMAGE_CACHE LIVEIMAGE_SYSTEM
         set +e
         if [ "$LIVEIMAGE_MODE" = chroot ]; then chroot "$root" "$@"; else "$@"; fi
         rc=$?
+        if [ -n "${archives:-}" ]; then
+            find "$archives" -maxdepth 1 -name '*.deb' -exec cp -n -l -t "$cache" {} + 2>/dev/null \
+                || find "$archives" -maxdepth 1 -name '*.deb' -exec cp -n -t "$cache" {} +
+            rm -rf "$archives"
+        fi
         for p in /proc/[0-9]*; do
             [ "${p#/proc/}" = 1 ] && continue
             cmd=$(tr '\0' ' ' < "$p/cmdline" 2>/dev/null) || continue

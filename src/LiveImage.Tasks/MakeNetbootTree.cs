@@ -1,0 +1,124 @@
+using LiveImage.Tasks.Internal;
+using Microsoft.Build.Framework;
+using Microsoft.Build.Utilities;
+
+namespace LiveImage.Tasks;
+
+/// <summary>
+/// Writes the netboot folder (bin/&lt;Configuration&gt;/&lt;arch&gt;/netboot/): the kernel, initrd and
+/// squashfs of the ISO (hard links where the file system allows), pxelinux for BIOS PXE, a GRUB
+/// network image and grub.cfg for UEFI PXE, and an iPXE script. Every entry boots
+/// <c>LiveArguments fetch=http://Server/filesystem.squashfs KernelArguments</c>: live-boot downloads
+/// the root filesystem into RAM. The folder is written beside the old one and swapped in whole, so
+/// an interrupted run never leaves a half-written folder behind.
+/// </summary>
+public sealed class MakeNetbootTree : LiveImageTask
+{
+    /// <summary>live/ of the ISO tree: vmlinuz, initrd.img, filesystem.squashfs.</summary>
+    [Required] public string LiveDirectory { get; set; } = "";
+
+    [Required] public string OutputDirectory { get; set; } = "";
+
+    public string LogFile { get; set; } = "";
+
+    public string Architecture { get; set; } = "amd64";
+
+    /// <summary>host[:port] the booted kernel fetches the squashfs from (NetbootServer).</summary>
+    public string Server { get; set; } = DefaultServer;
+
+    public string MenuTitle { get; set; } = "Debian Live";
+    public string LiveArguments { get; set; } = "boot=live components";
+    public string KernelArguments { get; set; } = "";
+    public int MenuTimeoutSeconds { get; set; } = 5;
+
+    /// <summary>SquashfsModules: a module stack cannot be fetched over HTTP, so this is an error (LIVE4020).</summary>
+    public bool Modules { get; set; }
+
+    /// <summary>Only check the settings (run early, before the long stages).</summary>
+    public bool ValidateOnly { get; set; }
+
+    public string PxelinuxDirectory { get; set; } = "/usr/lib/PXELINUX";
+    public string SyslinuxModulesDirectory { get; set; } = "/usr/lib/syslinux/modules/bios";
+    public string GrubDirectory { get; set; } = "/usr/lib/grub";
+
+    /// <summary>Every file written.</summary>
+    [Output] public ITaskItem[] Files { get; private set; } = [];
+
+    /// <summary>qemu user networking's address of the host, with the port -t:Serve uses by default.</summary>
+    public const string DefaultServer = "10.0.2.2:8080";
+
+    protected override void ExecuteCore()
+    {
+        var arch = DebianArchitecture.Find(Architecture) ?? throw new LiveImageException("UnknownArchitecture", Architecture, DebianArchitecture.Names);
+        if (!NetbootConfig.IsValidServer(Server)) throw new LiveImageException("InvalidNetbootServer", Server);
+        if (Modules) throw new LiveImageException("NetbootNeedsOneSquashfs");
+        if (ValidateOnly) return;
+
+        High("StageStarting", "netboot", Architecture, $"netboot folder, fetch from http://{Server}/");
+        var started = DateTime.UtcNow;
+        var output = Path.GetFullPath(OutputDirectory).TrimEnd('/');
+        var staging = output + ".tmp";
+        if (Directory.Exists(staging)) Directory.Delete(staging, recursive: true);
+        Directory.CreateDirectory(staging);
+        try
+        {
+            Fill(staging, arch);
+            if (Directory.Exists(output)) Directory.Delete(output, recursive: true);
+            Directory.Move(staging, output);
+        }
+        finally
+        {
+            if (Directory.Exists(staging)) Directory.Delete(staging, recursive: true);
+        }
+
+        Files = Directory.GetFiles(output, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal).Select(f => (ITaskItem)new TaskItem(f)).ToArray();
+        Log.LogMessage(MessageImportance.High, $"netboot [{Architecture}]: {output}/ ({NetbootConfig.FetchArgument(Server)}; 'dotnet build -t:Serve' serves it)");
+        High("StageFinished", "netboot", Architecture, (DateTime.UtcNow - started).TotalSeconds);
+    }
+
+    private void Fill(string dir, DebianArchitecture arch)
+    {
+        var live = Path.GetFullPath(LiveDirectory);
+        var links = 0;
+        foreach (var name in new[] { NetbootConfig.Kernel, NetbootConfig.Initrd, NetbootConfig.Squashfs })
+        {
+            var source = Path.Combine(live, name);
+            if (!File.Exists(source)) throw new LiveImageException("NetbootInputMissing", source);
+            if (FileLinks.LinkOrCopy(source, Path.Combine(dir, name))) links++;
+        }
+        Log.LogMessage(MessageImportance.Normal, $"netboot [{Architecture}]: kernel, initrd and squashfs {(links == 3 ? "hard-linked" : "copied")} from {live}");
+
+        var entries = NetbootConfig.Entries(MenuTitle, LiveArguments, KernelArguments, Server);
+        if (arch.HasBios)
+        {
+            foreach (var loader in NetbootConfig.PxelinuxLoaders) CopyHostFile(Path.Combine(PxelinuxDirectory, loader), dir);
+            foreach (var module in NetbootConfig.SyslinuxModules) CopyHostFile(Path.Combine(SyslinuxModulesDirectory, module), dir);
+            Write(dir, NetbootConfig.PxelinuxConfig, NetbootConfig.Pxelinux(MenuTitle, entries, MenuTimeoutSeconds));
+        }
+        if (arch.GrubEfiTarget is not null && arch.EfiBootFile is not null)
+        {
+            var modules = Path.Combine(GrubDirectory.Length > 0 ? GrubDirectory : "/usr/lib/grub", arch.GrubEfiTarget);
+            if (!Directory.Exists(modules)) throw new LiveImageException("MissingHostFile", modules, HostTools.PackageFor(modules));
+            var image = Path.Combine(dir, arch.EfiBootFile.ToLowerInvariant());
+            var result = CreateRunner().Run(new ToolCommand("grub-mkimage",
+                ["-O", arch.GrubEfiTarget, "-d", modules, "-o", image, "-p", NetbootConfig.GrubPrefix, .. NetbootConfig.GrubNetModules])
+                { LogPath = LogFile.Length > 0 ? LogFile : null });
+            if (result.ExitCode != 0) throw new LiveImageException("ToolFailed", "grub-mkimage", result.ExitCode, "netboot", result.TailText, result.LogPath);
+            Write(dir, NetbootConfig.GrubConfig, NetbootConfig.Grub(entries, MenuTimeoutSeconds));
+        }
+        Write(dir, NetbootConfig.IpxeScript, NetbootConfig.Ipxe(entries[0], Server));
+    }
+
+    private static void CopyHostFile(string path, string dir)
+    {
+        if (!File.Exists(path)) throw new LiveImageException("MissingHostFile", path, HostTools.PackageFor(path));
+        File.Copy(path, Path.Combine(dir, Path.GetFileName(path)), overwrite: true);
+    }
+
+    private static void Write(string dir, string relative, string text)
+    {
+        var path = Path.Combine(dir, relative);
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        File.WriteAllText(path, text);
+    }
+}
