@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test, unit and end-to-end (real image builds and qemu boots), and ends with
 # one line 'N passed, N failed'. Run as root: builds need namespaces, mounts and chroot.
-# --slow also runs the tests that take tens of minutes (the GNOME desktop image).
+# --slow also runs the tests that take tens of minutes (the GNOME desktop image, the arm64 image).
 set -uo pipefail
 [ "${1:-}" = "--slow" ] && export LIVEIMAGE_SLOW_TESTS=1
 cd "$(dirname "$0")/.."

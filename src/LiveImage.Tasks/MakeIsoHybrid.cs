@@ -116,7 +116,11 @@ public sealed class MakeIsoHybrid : LiveImageTask
         var efiTree = Path.Combine(staging, "EFI", "BOOT");
         Directory.CreateDirectory(efiTree);
         File.Copy(efiBinary, Path.Combine(efiTree, arch.EfiBootFile!), true);
-        return ["-eltorito-alt-boot", "-e", "boot/grub/efi.img", "-no-emul-boot", "-isohybrid-gpt-basdat"];
+        // with isolinux's isohybrid MBR the GPT comes from -isohybrid-gpt-basdat; without BIOS boot (arm64,
+        // armhf) xorriso writes a GPT (and a protective MBR) whose EFI system partition is efi.img itself
+        return arch.HasBios
+            ? ["-eltorito-alt-boot", "-e", "boot/grub/efi.img", "-no-emul-boot", "-isohybrid-gpt-basdat"]
+            : ["-eltorito-alt-boot", "-e", "boot/grub/efi.img", "-no-emul-boot", "-efi-boot-part", "--efi-boot-image", "--protective-msdos-label"];
     }
 
     /// <summary>

@@ -425,6 +425,20 @@ public sealed class ArchitectureTests : IDisposable
     {
         Assert.Equal(["amd64"], QemuMachine.Amd64.KvmHosts);
         Assert.Equal(["arm64"], QemuMachine.Arm64.KvmHosts);
+        Assert.Contains("amd64", QemuMachine.I386.KvmHosts);
+    }
+
+    [Fact]
+    public void I386BootsWithSeaBiosAndTheSecureBootCapable32BitOvmfOnQ35()
+    {
+        var machine = QemuMachine.Find("i386")!;
+        Assert.Equal(4, machine.SupportedModes.Count(m => !m.IsNetwork));
+        Assert.Equal("ovmf-ia32", HostTools.PackageFor(machine.DefaultFirmwareCode));
+        Assert.Equal("ovmf-ia32", HostTools.PackageFor(machine.DefaultFirmwareVars));
+        var text = string.Join(' ', QemuCommandLine.Build(new QemuLaunch(machine, QemuBootMode.UefiCdrom, QemuAccel.Kvm, "/i/live.iso", 2048, 2,
+            machine.DefaultFirmwareCode, "/tmp/vars.fd")));
+        Assert.Contains("-machine q35,smm=on -global driver=cfi.pflash01,property=secure,value=on", text);
+        Assert.Contains("-cpu host", text);
     }
 
     // ---- the outer build's table -----------------------------------------------------------------

@@ -114,7 +114,11 @@ internal sealed class BinfmtSession : IDisposable
         {
             foreach (var line in _lines.GetConsumingEnumerable(both.Token))
             {
-                if (line == "READY") return null;
+                if (line == "READY")
+                {
+                    Summarize(said, "changed: ", MessageImportance.High, "; undone when no build needs it any more");
+                    return null;
+                }
                 if (line.StartsWith("FAILED ", StringComparison.Ordinal)) return line["FAILED ".Length..] + Tail(said);
                 Report(line);
                 said.Add(line);
@@ -129,10 +133,17 @@ internal sealed class BinfmtSession : IDisposable
 
     private static string Tail(List<string> lines) => lines.Count == 0 ? "" : "\n" + string.Join('\n', lines.TakeLast(10));
 
+    /// <summary>One line for what the guard changed (or undid), e.g. "binfmt [qemu-aarch64]: mounted binfmt_misc at ..., registered qemu-aarch64".</summary>
+    private void Summarize(List<string> lines, string prefix, MessageImportance importance, string suffix = "")
+    {
+        var what = lines.Where(l => l.StartsWith(prefix, StringComparison.Ordinal)).Select(l => l[prefix.Length..]).ToList();
+        if (what.Count > 0) _log.LogMessage(importance, $"binfmt [{_handler}]: {string.Join(", ", what)}{suffix}");
+    }
+
     private void Report(string line)
     {
         if (line.StartsWith("changed: ", StringComparison.Ordinal) || line.StartsWith("restored: ", StringComparison.Ordinal))
-            _log.LogMessage(MessageImportance.High, $"binfmt [{_handler}]: {line}");
+            _log.LogMessage(MessageImportance.Low, $"binfmt [{_handler}]: {line}");
         else if (line.StartsWith("WARNING ", StringComparison.Ordinal))
             _log.LogWarningWithCodeFromResources("BinfmtRestoreFailed", _handler, line["WARNING ".Length..], StateDirectory);
         else
@@ -149,10 +160,14 @@ internal sealed class BinfmtSession : IDisposable
         using var timeout = new CancellationTokenSource(StopTimeout);
         try
         {
+            var said = new List<string>();
             foreach (var line in _lines.GetConsumingEnumerable(timeout.Token))
             {
-                if (line != "READY" && line != "DONE" && !line.StartsWith("FAILED ", StringComparison.Ordinal)) Report(line);
+                if (line == "READY" || line == "DONE" || line.StartsWith("FAILED ", StringComparison.Ordinal)) continue;
+                Report(line);
+                said.Add(line);
             }
+            Summarize(said, "restored: ", MessageImportance.Normal);
             _guard.WaitForExit();
         }
         catch (OperationCanceledException)

@@ -45,6 +45,8 @@ internal static class HostTools
         ["/usr/lib/grub/arm-efi"] = "grub-efi-arm-bin",
         ["/usr/share/OVMF/OVMF_CODE_4M.fd"] = "ovmf",
         ["/usr/share/AAVMF/AAVMF_CODE.fd"] = "qemu-efi-aarch64",
+        ["/usr/share/OVMF/OVMF32_CODE_4M.secboot.fd"] = "ovmf-ia32",
+        ["/usr/share/OVMF/OVMF32_VARS_4M.fd"] = "ovmf-ia32",
         ["/usr/share/AAVMF/AAVMF_VARS.fd"] = "qemu-efi-aarch64",
     };
 

@@ -60,7 +60,31 @@ internal sealed record QemuMachine(
         UsbBus: "xhci.0",
         KernelConsole: "console=ttyAMA0,115200");
 
-    public static readonly IReadOnlyList<QemuMachine> All = [Amd64, Arm64];
+    /// <summary>
+    /// i386: a PC like amd64 (SeaBIOS for BIOS), but Debian's only 32-bit OVMF is the Secure Boot build
+    /// (ovmf-ia32), which needs a q35 machine with SMM and a secure flash; without enrolled keys it
+    /// boots the SDK's unsigned GRUB. KVM also runs it on amd64 hosts.
+    /// </summary>
+    public static readonly QemuMachine I386 = new(
+        Architecture: "i386",
+        Program: "qemu-system-i386",
+        MachineArguments: ["-machine", "q35,smm=on", "-global", "driver=cfi.pflash01,property=secure,value=on"],
+        KvmCpu: "host",
+        TcgCpu: null,
+        HasBios: true,
+        DefaultFirmwareCode: "/usr/share/OVMF/OVMF32_CODE_4M.secboot.fd",
+        DefaultFirmwareVars: "/usr/share/OVMF/OVMF32_VARS_4M.fd",
+        FirmwarePackage: "ovmf-ia32",
+        CdromControllerArguments: [],
+        CdromDevice: "ide-cd",
+        UsbControllerArguments: ["-device", "qemu-xhci,id=xhci"],
+        UsbBus: "xhci.0",
+        KernelConsole: "console=ttyS0,115200")
+    {
+        KvmHosts = ["i386", "amd64"],
+    };
+
+    public static readonly IReadOnlyList<QemuMachine> All = [Amd64, Arm64, I386];
 
     /// <summary>Host architectures where KVM can run this guest; elsewhere <c>auto</c> goes straight to TCG.</summary>
     public IReadOnlyList<string> KvmHosts { get; init; } = [Architecture];
