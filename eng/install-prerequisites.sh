@@ -12,7 +12,7 @@ packages=(
   qemu-system-x86 ovmf              # boot tests
   pxelinux ipxe-qemu                # netboot folder (pxelinux.0, lpxelinux.0); qemu's PXE ROMs for the netboot boot tests
   qemu-user-static binfmt-support arch-test  # foreign architectures: qemu-user through binfmt_misc
-  grub-efi-ia32-bin                 # i386 UEFI boot image (arm64/armhf GRUB comes from the image's archive)
+  grub-efi-ia32-bin ovmf-ia32       # i386 UEFI boot image and boot tests (arm64/armhf GRUB comes from the image's archive)
   qemu-system-arm qemu-efi-aarch64  # arm64 boot tests (AAVMF firmware)
 )
 missing=()
@@ -33,6 +33,12 @@ if grep -qs "^[^ ]* $binfmt binfmt_misc " /proc/mounts || mount -t binfmt_misc b
     if [ ! -e "$binfmt/$handler" ]; then update-binfmts --enable "$handler"
     elif [ "$(head -n 1 "$binfmt/$handler")" = disabled ]; then echo 1 > "$binfmt/$handler"; fi
   done
+  # a build running with RegisterBinfmt=true records what it changed, to undo it when it ends: this is meant to stay
+  state=/run/liveimage/binfmt
+  if [ -d "$state" ]; then
+    (flock 8; rm -f "$state/mounted" "$state/status" "$state"/registered-qemu-aarch64 "$state"/registered-qemu-arm \
+       "$state"/reenabled-qemu-aarch64 "$state"/reenabled-qemu-arm) 8>"$state/lock"
+  fi
 else
   echo "warning: cannot mount binfmt_misc at $binfmt: arm64 and armhf images will not build here" >&2
 fi

@@ -425,7 +425,7 @@ public sealed class ArchitectureTests : IDisposable
     {
         Assert.Equal(["amd64"], QemuMachine.Amd64.KvmHosts);
         Assert.Equal(["arm64"], QemuMachine.Arm64.KvmHosts);
-        Assert.Contains("amd64", QemuMachine.I386.KvmHosts);
+        Assert.Empty(QemuMachine.I386.KvmHosts); // SMM, which its UEFI firmware needs, is often missing under nested KVM
     }
 
     [Fact]
