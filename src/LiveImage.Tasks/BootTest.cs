@@ -48,6 +48,9 @@ public sealed class BootTest : LiveImageTask
 
     public string LivePassword { get; set; } = "live";
 
+    /// <summary>The build's LivePasswordFile: read here, instead of LivePassword, so the password is never a task parameter.</summary>
+    public string LivePasswordFile { get; set; } = "";
+
     /// <summary>The live user should be in the sudo group (the build's LiveUserSudo); false skips that check.</summary>
     public bool LiveUserSudo { get; set; } = true;
 
@@ -56,6 +59,9 @@ public sealed class BootTest : LiveImageTask
 
     /// <summary>The mirror the image's apt sources must name (the build's image mirror); empty: only no build-time sources.</summary>
     public string ImageMirror { get; set; } = "";
+
+    /// <summary>URIs of the AptSource items the image keeps (Use both or image): allowed beside the image mirror.</summary>
+    public string[] ImageAptSources { get; set; } = [];
 
     /// <summary>Take a PNG screenshot per mode before stopping qemu (default true).</summary>
     public bool Screenshots { get; set; } = true;
@@ -125,7 +131,7 @@ public sealed class BootTest : LiveImageTask
             Math.Max(256, MemoryMiB), Math.Max(1, Cpus),
             TimeSpan.FromSeconds(Math.Max(1, TimeoutSeconds)),
             TimeSpan.FromSeconds(Math.Clamp(TimeoutSeconds, 30, 180)),
-            LiveUser, LivePassword, logDirectory, code, vars,
+            LiveUser, LivePasswordFile.Length > 0 ? Internal.LivePasswordFile.Read(LivePasswordFile) : LivePassword, logDirectory, code, vars,
             Checks.Select(ToCheck).ToArray())
         {
             NetbootDirectory = netbootAvailable ? Path.GetFullPath(NetbootDirectory) : null,
@@ -133,6 +139,7 @@ public sealed class BootTest : LiveImageTask
             LiveUserSudo = LiveUserSudo,
             LockRootPassword = LockRootPassword,
             ImageMirror = ImageMirror.Trim(),
+            ImageAptSources = ImageAptSources,
             Screenshots = Screenshots,
         };
 

@@ -11,7 +11,6 @@ namespace LiveImage.Tasks;
 public sealed class Bootstrap : RootfsStageTask
 {
     [Required] public string Suite { get; set; } = "";
-    [Required] public string Architecture { get; set; } = "";
     public string Variant { get; set; } = "minbase";
     public string Components { get; set; } = "main";
     /// <summary>Empty: no mirror is named, mmdebstrap uses its own default.</summary>

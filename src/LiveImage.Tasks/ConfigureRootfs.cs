@@ -8,10 +8,11 @@ namespace LiveImage.Tasks;
 /// </summary>
 public sealed class ConfigureRootfs : RootfsStageTask
 {
-    [Required] public string Architecture { get; set; } = "";
     public string HostName { get; set; } = "debian";
     public string LiveUser { get; set; } = "";
     public string LivePassword { get; set; } = "";
+    /// <summary>Read while the stage runs, instead of LivePassword, so the password is never a task parameter.</summary>
+    public string LivePasswordFile { get; set; } = "";
     public bool LiveUserSudo { get; set; } = true;
     public bool LockRootPassword { get; set; } = true;
     /// <summary>Blank password that must be changed at the first login (reference 000, point 11).</summary>
@@ -24,7 +25,7 @@ public sealed class ConfigureRootfs : RootfsStageTask
         var env = AptEnvironment();
         env["LIVEIMAGE_HOSTNAME"] = HostName;
         env["LIVEIMAGE_USER"] = LiveUser;
-        env["LIVEIMAGE_PASSWORD"] = LivePassword;
+        env["LIVEIMAGE_PASSWORD"] = LivePasswordFile.Length > 0 ? Internal.LivePasswordFile.Read(LivePasswordFile) : LivePassword;
         env["LIVEIMAGE_SUDO"] = LiveUserSudo ? "1" : "";
         env["LIVEIMAGE_LOCKROOT"] = LockRootPassword ? "1" : "";
         env["LIVEIMAGE_EXPIRE"] = ExpireLivePassword ? "1" : "";

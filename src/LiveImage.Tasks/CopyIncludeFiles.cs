@@ -9,7 +9,6 @@ namespace LiveImage.Tasks;
 /// </summary>
 public sealed class CopyIncludeFiles : RootfsStageTask
 {
-    [Required] public string Architecture { get; set; } = "";
     public ITaskItem[] Files { get; set; } = [];
 
     protected override void RunStage()

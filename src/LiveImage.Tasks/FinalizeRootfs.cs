@@ -9,13 +9,14 @@ namespace LiveImage.Tasks;
 /// </summary>
 public sealed class FinalizeRootfs : RootfsStageTask
 {
-    [Required] public string Architecture { get; set; } = "";
     [Required] public string Suite { get; set; } = "";
     public string Components { get; set; } = "main";
     /// <summary>Empty: the sources the bootstrapper wrote stay.</summary>
     public string ImageMirror { get; set; } = "";
     /// <summary>Where the list of installed packages (name version arch) is written on the host.</summary>
     public string ManifestFile { get; set; } = "";
+    /// <summary>Resolved AptSource items: build-only ones are removed, image-only ones added.</summary>
+    public ITaskItem[] AptSources { get; set; } = [];
 
     protected override void RunStage()
     {
@@ -25,6 +26,10 @@ public sealed class FinalizeRootfs : RootfsStageTask
         env["LIVEIMAGE_MIRROR"] = ImageMirror;
         env["LIVEIMAGE_SUITE"] = Suite;
         env["LIVEIMAGE_COMPONENTS"] = Components.Replace(';', ' ').Replace(',', ' ');
+        // the build's sources are moved aside for good, the image's own put in place (live-build's .chroot/.binary lists)
+        var sources = AptSources.Select(Internal.AptSourceEntry.FromItem).ToList();
+        foreach (var source in sources.Where(s => s.Use == Internal.AptSourceUse.Image)) source.WriteInto(Layer);
+        env["LIVEIMAGE_BUILD_ONLY_SOURCES"] = string.Join(' ', sources.Where(s => !s.InImage).Select(s => s.Name));
         RunChecked(Namespace().InChroot(["/bin/sh", "-c", Script], LogFile, env), "finalize");
         if (ManifestFile.Length > 0) WriteManifest();
         High("StageFinished", StageName, Architecture, (DateTime.UtcNow - started).TotalSeconds);
@@ -40,8 +45,12 @@ public sealed class FinalizeRootfs : RootfsStageTask
 
     internal const string Script = """
         set -eu
+        for name in $LIVEIMAGE_BUILD_ONLY_SOURCES; do
+            rm -f "/etc/apt/sources.list.d/liveimage-$name.sources" "/etc/apt/keyrings/liveimage-$name.asc" "/etc/apt/keyrings/liveimage-$name.gpg"
+        done
         if [ -n "$LIVEIMAGE_MIRROR" ]; then
-            rm -f /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources
+            # the project's own AptSource files (liveimage-*) stay
+            find /etc/apt/sources.list.d -maxdepth 1 \( -name '*.list' -o -name '*.sources' \) ! -name 'liveimage-*' -delete
             echo "deb $LIVEIMAGE_MIRROR $LIVEIMAGE_SUITE $LIVEIMAGE_COMPONENTS" > /etc/apt/sources.list
         fi
         rm -f /usr/sbin/policy-rc.d

@@ -10,17 +10,19 @@ namespace LiveImage.Tasks;
 /// </summary>
 public sealed partial class InstallTasks : RootfsStageTask
 {
-    [Required] public string Architecture { get; set; } = "";
     public string Suite { get; set; } = "";
     public ITaskItem[] Packages { get; set; } = [];
+    /// <summary>Extra archives (resolved AptSource items); those in force during the build are added before the install.</summary>
+    public ITaskItem[] AptSources { get; set; } = [];
 
     protected override void RunStage()
     {
         var names = string.Join(' ', Packages.Select(p => p.ItemSpec));
         High("StageStarting", StageName, Architecture, names.Length > 0 ? $"apt-get install {names}" : "no packages");
-        if (Packages.Length == 0) return;
         var started = DateTime.UtcNow;
         var ns = Namespace();
+        AddAptSources(ns);
+        if (Packages.Length == 0) return;
         foreach (var group in Packages.GroupBy(p => p.GetMetadata("Recommends") != "false"))
         {
             var args = AptGet("install", group.Key ? "--install-recommends" : "--no-install-recommends");
@@ -30,6 +32,21 @@ public sealed partial class InstallTasks : RootfsStageTask
             if (summary is not null) Log.LogMessage(MessageImportance.High, $"{StageName} [{Architecture}]: {summary.Trim()}");
         }
         High("StageFinished", StageName, Architecture, (DateTime.UtcNow - started).TotalSeconds);
+    }
+
+    /// <summary>
+    /// Writes the build's extra sources into this layer and downloads their package lists only:
+    /// the bootstrap's lists stay as they are (no List-Cleanup), so nothing else is fetched again.
+    /// </summary>
+    private void AddAptSources(RootfsNamespace ns)
+    {
+        var build = AptSources.Select(AptSourceEntry.FromItem).Where(s => s.InBuild).ToList();
+        if (build.Count == 0) return;
+        foreach (var source in build) source.WriteInto(Layer);
+        var update = new List<string> { "/bin/sh", "-c", "for f in \"$@\"; do apt-get -q -o APT::Color=0 -o APT::Get::List-Cleanup=0 -o Dir::Cache::pkgcache= -o Dir::Cache::srcpkgcache= -o Dir::Etc::SourceParts=/nonexistent -o Dir::Etc::SourceList=\"$f\" update || exit $?; done", "update" };
+        update.AddRange(build.Select(s => "/" + s.SourcesFile));
+        Log.LogMessage(MessageImportance.High, $"{StageName} [{Architecture}]: apt sources {string.Join(", ", build.Select(s => $"{s.Name} ({s.Uri} {s.Suites})"))}");
+        RunChecked(ns.InChroot(update, LogFile, AptEnvironment()), AptSourceUpdate);
     }
 
     /// <summary>
@@ -53,8 +70,12 @@ public sealed partial class InstallTasks : RootfsStageTask
         "-o", "Dpkg::Options::=--force-confdef", "-o", "Dpkg::Options::=--force-confold", .. verb,
     ];
 
+    private const string AptSourceUpdate = "apt-get update (AptSource)";
+
     private protected override void OnFailure(ToolResult result, string what)
     {
+        if (what == AptSourceUpdate)
+            throw new LiveImageException("AptSourceUpdateFailed", string.Join(", ", AptSources.Select(s => s.ItemSpec)), StageName, result.TailText, result.LogPath);
         var log = File.Exists(result.LogPath) ? File.ReadAllText(result.LogPath) : result.TailText;
         if (FindMissingPackage(log) is { } name)
             throw new LiveImageException("PackageNotFound", name, Suite, Architecture, StageName, result.LogPath);

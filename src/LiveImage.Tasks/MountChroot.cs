@@ -15,6 +15,8 @@ public sealed class MountChroot : RootfsStageTask
     /// <summary>false: run on the host side with the image root in $LIVEIMAGE_ROOT.</summary>
     public bool InChroot { get; set; } = true;
 
+    private protected override bool SummarizesLayer => false;
+
     protected override void RunStage()
     {
         var ns = Namespace();

@@ -24,6 +24,10 @@ public sealed partial class ResolveLiveImageConfiguration : LiveImageTask
     public ITaskItem[] Packages { get; set; } = [];
     public ITaskItem[] Hooks { get; set; } = [];
     public ITaskItem[] IncludeFiles { get; set; } = [];
+    /// <summary>Extra archives with their keys (AptSource items).</summary>
+    public ITaskItem[] AptSources { get; set; } = [];
+    /// <summary>A file holding the live user's password, read when the build runs so the password is never an MSBuild property.</summary>
+    public string LivePasswordFile { get; set; } = "";
     /// <summary>Programs (on PATH) and absolute host files the build needs.</summary>
     public string[] RequiredHostTools { get; set; } = [];
     public bool RequireRoot { get; set; } = true;
@@ -46,6 +50,7 @@ public sealed partial class ResolveLiveImageConfiguration : LiveImageTask
 
     [Output] public ITaskItem[] ResolvedPackages { get; private set; } = [];
     [Output] public ITaskItem[] ResolvedHooks { get; private set; } = [];
+    [Output] public ITaskItem[] ResolvedAptSources { get; private set; } = [];
     [Output] public string KernelPackage { get; private set; } = "";
     /// <summary>The architecture when the image's programs run through qemu-user and binfmt_misc; empty when the host runs them.</summary>
     [Output] public string EmulatedArchitecture { get; private set; } = "";
@@ -55,6 +60,8 @@ public sealed partial class ResolveLiveImageConfiguration : LiveImageTask
     [Output] public string GrubEfiPackage { get; private set; } = "";
     [Output] public string ResolvedLiveUser { get; private set; } = "";
     [Output] public string ResolvedLivePassword { get; private set; } = "";
+    /// <summary>The full path of LivePasswordFile, when the password comes from one (ResolvedLivePassword is then empty).</summary>
+    [Output] public string ResolvedLivePasswordFile { get; private set; } = "";
     [Output] public string ResolvedImageMirror { get; private set; } = "";
     /// <summary>Stands for the password where a change must be noticed but the password not kept (input caches).</summary>
     [Output] public string LivePasswordFingerprint { get; private set; } = "";
@@ -93,6 +100,7 @@ public sealed partial class ResolveLiveImageConfiguration : LiveImageTask
         ResolveUser();
         ResolvedPackages = ResolvePackages();
         ResolvedHooks = ResolveHooks();
+        ResolvedAptSources = ResolveAptSources();
         CheckIncludeFiles();
         if (arch is not null) CheckDeviceTrees(arch);
         if (Log.HasLoggedErrors) return;
@@ -201,8 +209,16 @@ public sealed partial class ResolveLiveImageConfiguration : LiveImageTask
         if (user.Length > 0 && !UserName().IsMatch(user)) Error("InvalidLiveUser", user);
         if (password.IndexOfAny(['\n', '\r', ':']) >= 0) Error("InvalidLivePassword");
         ResolvedLiveUser = user;
-        ResolvedLivePassword = password;
-        LivePasswordFingerprint = "sha256:" + Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(password)))[..16].ToLowerInvariant();
+        if (LivePasswordFile.Length > 0)
+        {
+            // the file wins; its password stays out of every property and parameter
+            var path = Path.GetFullPath(LivePasswordFile, ProjectDirectory.Length > 0 ? Path.GetFullPath(ProjectDirectory) : Directory.GetCurrentDirectory());
+            try { password = Internal.LivePasswordFile.Read(path); }
+            catch (LiveImageException e) { Error(e.ResourceName, e.Arguments); return; }
+            ResolvedLivePasswordFile = path;
+        }
+        else ResolvedLivePassword = password;
+        LivePasswordFingerprint = Internal.LivePasswordFile.Fingerprint(password);
     }
 
     private ITaskItem[] ResolvePackages()
@@ -219,6 +235,20 @@ public sealed partial class ResolveLiveImageConfiguration : LiveImageTask
             item.CopyMetadataTo(resolved);
             resolved.SetMetadata("Recommends", item.GetMetadata("Recommends").Equals("false", StringComparison.OrdinalIgnoreCase) ? "false" : "true");
             result.Add(resolved);
+        }
+        return [.. result];
+    }
+
+    private ITaskItem[] ResolveAptSources()
+    {
+        var result = new List<ITaskItem>();
+        var directory = ProjectDirectory.Length > 0 ? Path.GetFullPath(ProjectDirectory) : Directory.GetCurrentDirectory();
+        foreach (var item in AptSources.Where(AppliesToArchitecture))
+        {
+            var (entry, error, args) = AptSourceEntry.Parse(item, Suite, directory);
+            if (entry is null) Error(error!, args);
+            else if (result.Any(r => r.ItemSpec == entry.Name)) Error("AptSourceInvalid", entry.Name, "another AptSource has the same name");
+            else result.Add(entry.ToItem());
         }
         return [.. result];
     }

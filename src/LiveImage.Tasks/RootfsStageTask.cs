@@ -10,6 +10,9 @@ namespace LiveImage.Tasks;
 /// </summary>
 public abstract class RootfsStageTask : LiveImageTask
 {
+    /// <summary>The image's Debian architecture.</summary>
+    [Required] public string Architecture { get; set; } = "";
+
     /// <summary>Layer directories below this stage, bottom first.</summary>
     public ITaskItem[] LowerLayers { get; set; } = [];
 
@@ -44,6 +47,20 @@ public abstract class RootfsStageTask : LiveImageTask
         using (OpenEmulation(EmulatedArchitecture, RegisterBinfmt))
             RunStage();
         File.WriteAllText(key, Guid.NewGuid().ToString());
+        if (SummarizesLayer) LogUsage(Log, StageName, Architecture, Layer, LowerLayers.Select(l => l.GetMetadata("FullPath")));
+    }
+
+    /// <summary>Whether the stage ends with its usage line (not for an interactive shell).</summary>
+    private protected virtual bool SummarizesLayer => true;
+
+    /// <summary>One line per stage: how much its layer added, the rootfs so far and how many packages it holds.</summary>
+    internal static void LogUsage(Microsoft.Build.Utilities.TaskLoggingHelper log, string stage, string architecture, string layer, IEnumerable<string> lowerLayers)
+    {
+        var layers = lowerLayers.Append(Path.GetFullPath(layer)).ToList();
+        var own = LayerUsage.Bytes(layer);
+        var total = layers.Sum(LayerUsage.Bytes);
+        var packages = LayerUsage.InstalledPackages(Enumerable.Reverse(layers));
+        log.LogMessageFromResources(MessageImportance.High, "StageUsage", stage, architecture, LayerUsage.MiB(own), LayerUsage.MiB(total), packages?.ToString() ?? "no");
     }
 
     /// <summary>

@@ -108,6 +108,7 @@ public sealed class RunHooks : LiveImageTask
         if (result.ExitCode != 0) ThrowIfEmulationFailure(EmulatedArchitecture, "hook " + name, result);
         if (result.ExitCode != 0) throw new LiveImageException("HookFailed", name, result.ExitCode, result.TailText, result.LogPath);
         High("StageFinished", "hook " + name, Architecture, (DateTime.UtcNow - started).TotalSeconds);
+        RootfsStageTask.LogUsage(Log, "hook " + name, Architecture, layer, lower);
     }
 
     /// <summary>Copies the hook (and the helpers) to the image's /run, a tmpfs that never reaches a layer.</summary>

@@ -5,9 +5,12 @@ namespace LiveImage.Sdk.Tests;
 /// <summary>Runs host tools (unsquashfs, xorriso) to inspect built images without mounting them.</summary>
 internal static class Tools
 {
-    public static (int ExitCode, string Output) Run(string program, params string[] arguments)
+    public static (int ExitCode, string Output) Run(string program, params string[] arguments) => RunIn(null, program, arguments);
+
+    /// <summary>Runs a program in a working directory; stdout comes first in the output, then stderr.</summary>
+    public static (int ExitCode, string Output) RunIn(string? directory, string program, params string[] arguments)
     {
-        var psi = new ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true };
+        var psi = new ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = directory ?? "" };
         foreach (var a in arguments) psi.ArgumentList.Add(a);
         using var p = Process.Start(psi)!;
         var stdout = p.StandardOutput.ReadToEndAsync();

@@ -44,6 +44,7 @@ internal sealed record QemuBootSettings(
 
     /// <summary>The mirror the image's apt sources must name; empty: only check for build-time sources.</summary>
     public string ImageMirror { get; init; } = "";
+    public IReadOnlyList<string> ImageAptSources { get; init; } = [];
 
     /// <summary>Take a screenshot before qemu is stopped.</summary>
     public bool Screenshots { get; init; } = true;
@@ -494,7 +495,7 @@ internal sealed class QemuBootRun(QemuBootSettings settings, TaskLoggingHelper l
         // Built in: apt in the image uses the image mirror only, nothing of the build.
         const string aptCheck = "apt sources";
         var (sourcesOutput, _) = RunCommand(qemu, ref position, QemuBuiltInChecks.AptSourcesCommand, ++id, _s.StepTimeout, mode, serialLog, name: aptCheck);
-        var problems = QemuBuiltInChecks.AptSourceProblems(QemuBuiltInChecks.ParseAptSources(sourcesOutput), _s.ImageMirror);
+        var problems = QemuBuiltInChecks.AptSourceProblems(QemuBuiltInChecks.ParseAptSources(sourcesOutput), _s.ImageMirror, _s.ImageAptSources);
         if (problems.Count > 0)
         {
             throw Failed(aptCheck, (_s.ImageMirror.Length > 0 ? $"the image must use only ImageMirror '{_s.ImageMirror}': " : "the image has build-time apt sources: ")

@@ -145,14 +145,17 @@ internal static class QemuBuiltInChecks
     /// <summary>
     /// What is wrong with the image's apt sources: with an image mirror, every source must be it;
     /// without one, none may be a build-only source (a local file:, copy: or cdrom: archive, a source
-    /// on the build machine's loopback address, or one marked trusted). Empty when all is well.
+    /// on the build machine's loopback address, or one marked trusted). The image's own AptSource
+    /// URIs are always allowed: the project asked for them. Empty when all is well.
     /// </summary>
-    public static IReadOnlyList<string> AptSourceProblems(IReadOnlyList<AptSource> sources, string? imageMirror)
+    public static IReadOnlyList<string> AptSourceProblems(IReadOnlyList<AptSource> sources, string? imageMirror, IReadOnlyList<string>? imageAptSources = null)
     {
         var problems = new List<string>();
         var mirror = string.IsNullOrWhiteSpace(imageMirror) ? null : Normalise(imageMirror);
+        var declared = (imageAptSources ?? []).Select(Normalise).ToHashSet(StringComparer.Ordinal);
         foreach (var s in sources)
         {
+            if (declared.Contains(Normalise(s.Uri))) continue;
             if (mirror is not null)
             {
                 if (Normalise(s.Uri) != mirror) problems.Add($"{s.File}: '{s.Uri}' is not the image mirror '{imageMirror}'");
