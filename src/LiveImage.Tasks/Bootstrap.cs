@@ -52,6 +52,10 @@ public sealed class Bootstrap : RootfsStageTask
         if (PackageCache.Length > 0) AddCacheHooks(args, env);
         else if (Offline) throw new LiveImageException("OfflineWithoutCache", Suite, Architecture, "(PackageCacheDirectory is empty)");
         if (MergedUsrHooks(env.GetValueOrDefault("LIVEIMAGE_LISTS")) is { } hooks) args.Add($"--hook-dir={hooks}");
+        // one initramfs instead of two: the kernel's postinst skips it (INITRD=No), so live-boot's
+        // trigger finds none to update, and it is made once at the end (minutes under emulation)
+        env["INITRD"] = "No";
+        args.Add(InitramfsHook);
         args.Add(Suite);
         args.Add(ns.MergedDirectory);
         if (Mirror.Length > 0) args.Add($"deb {Mirror} {Suite} {Components.Replace(';', ' ').Replace(',', ' ')}");
@@ -60,6 +64,9 @@ public sealed class Bootstrap : RootfsStageTask
         RunChecked(command, "mmdebstrap");
         High("StageFinished", StageName, Architecture, (DateTime.UtcNow - started).TotalSeconds);
     }
+
+    /// <summary>Makes the initramfs of every installed kernel, once, with live-boot's scripts in it.</summary>
+    internal const string InitramfsHook = """--customize-hook=if [ -n "$(ls "$1"/boot/vmlinu* 2>/dev/null)" ]; then if [ -n "$(ls "$1"/boot/initrd.img-* 2>/dev/null)" ]; then echo "an initramfs was made during the install already"; fi; INITRD= chroot "$1" update-initramfs -c -k all; fi""";
 
     /// <summary>
     /// Unpacks the GRUB EFI package of the image's architecture from the image's archive (with the

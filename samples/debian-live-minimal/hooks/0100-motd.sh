@@ -2,5 +2,3 @@
 # Runs on the host side; $1 is the root directory of the image.
 set -eu
 printf 'Welcome to the LiveImage.Sdk minimal live image.\n' > "$1/etc/motd"
-# edited
-# edited again
