@@ -43,7 +43,18 @@ public sealed class ImageFeatureTests(MinimalImageFixture image, ITestOutputHelp
         Assert.Matches(new Regex(@"packages \[amd64\]: layer \d+ MiB, rootfs at most \d+ MiB \(its layers' sum\), \d+ packages installed"), build.Output);
         Assert.Matches(new Regex(@"hook 0200-host\.sh \[amd64\]: layer \d+ MiB"), build.Output);
 
+        // apt: every dpkg step in the stage's log, no progress bar; Recommends stay apt's default in the image
+        var packagesLog = File.ReadAllText(Path.Combine(copy, "obj/Release/amd64/logs/packages.log"));
+        Assert.Contains("Setting up less", packagesLog);
+        Assert.DoesNotContain("Progress: [", packagesLog);
+        Assert.DoesNotContain("\r", packagesLog);
+
         var squashfs = Path.Combine(copy, "obj/Release/amd64/iso/live/filesystem.squashfs");
+        var (_, confFiles) = Tools.Run("unsquashfs", "-lc", "-d", "", squashfs, "/etc/apt/apt.conf.d");
+        var aptConf = string.Concat(confFiles.Split('\n').Where(l => l.StartsWith("/etc/apt/apt.conf.d/", StringComparison.Ordinal))
+            .Select(f => Tools.ReadFromSquashfs(squashfs, f.Trim())));
+        Assert.Contains("NeverAutoRemove", aptConf); // apt's own 01autoremove: the files were read
+        Assert.DoesNotMatch(new Regex(@"Install-Recommends\s+""?(false|0)", RegexOptions.IgnoreCase), aptConf);
         Assert.Equal("chroot uid=0 root=/ frontend=noninteractive\nhost root\n", Tools.ReadFromSquashfs(squashfs, "etc/liveimage-order"));
         var (_, listing) = Tools.Run("unsquashfs", "-lln", "-d", "", squashfs, "/etc/liveimage/app.conf");
         Assert.Matches(new Regex(@"-rw-r----- 1000/1000\s+10 .* /etc/liveimage/app.conf"), listing);

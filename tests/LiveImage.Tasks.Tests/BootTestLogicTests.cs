@@ -404,6 +404,17 @@ public class BootTestLogicTests
     }
 
     [Fact]
+    public void A_kernel_message_right_after_a_marker_does_not_hide_it()
+    {
+        // seen under load: printk output lands on the serial console right behind the shell's echo
+        const string text = "LIVEIMAGE_BEGIN_1[  169.36] bochs-drm: vgaarb\r\nuid=1000(user) gid=1000(user)\r\nLIVEIMAGE_END_1_0[  169.58] [drm] Initialized\r\nuser@debian:~$ ";
+        Assert.True(QemuShellCommand.TryParse(text, 0, 1, out var output, out var exitCode));
+        Assert.Equal(0, exitCode);
+        Assert.Contains("uid=1000(user)", output);
+        Assert.False(QemuShellCommand.TryParse("LIVEIMAGE_BEGIN_1\r\nx\r\nLIVEIMAGE_END_1_1", 0, 1, out _, out _)); // exit code may go on: 1, 12, 127
+    }
+
+    [Fact]
     public void Searching_from_a_position_skips_earlier_output()
     {
         var from = Transcript.IndexOf("LIVEIMAGE_END_1_0", StringComparison.Ordinal);

@@ -541,7 +541,7 @@ internal sealed class QemuBootRun(QemuBootSettings settings, TaskLoggingHelper l
         LiveImageException Fail(string reason) =>
             new("BootCheckFailed", name ?? command, _s.ImageName, mode.Name, reason, serialLog);
 
-        var end = new Regex($@"LIVEIMAGE_END_{id}_\d+[\r\n]", RegexOptions.CultureInvariant);
+        var end = new Regex($@"LIVEIMAGE_END_{id}_\d+(?=\D)", RegexOptions.CultureInvariant);
         var sudo = new Regex(Regex.Escape(QemuBuiltInChecks.SudoPrompt), RegexOptions.CultureInvariant);
         var start = position;
         qemu.Send(QemuShellCommand.Build(command, id) + "\r");

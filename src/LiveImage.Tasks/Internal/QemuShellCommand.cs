@@ -25,10 +25,11 @@ internal static class QemuShellCommand
     {
         output = "";
         exitCode = -1;
-        var begin = new Regex($@"LIVEIMAGE_BEGIN_{id}\r?\n", RegexOptions.CultureInvariant).Match(text, Math.Clamp(from, 0, text.Length));
+        // a marker ends at the first non-digit: kernel messages on the same console may follow it on its line
+        var begin = new Regex($@"LIVEIMAGE_BEGIN_{id}(?=\D)", RegexOptions.CultureInvariant).Match(text, Math.Clamp(from, 0, text.Length));
         if (!begin.Success) return false;
         var start = begin.Index + begin.Length;
-        var end = new Regex($@"LIVEIMAGE_END_{id}_(\d+)[\r\n]", RegexOptions.CultureInvariant).Match(text, start);
+        var end = new Regex($@"LIVEIMAGE_END_{id}_(\d+)(?=\D)", RegexOptions.CultureInvariant).Match(text, start);
         if (!end.Success) return false;
         exitCode = int.Parse(end.Groups[1].Value, CultureInfo.InvariantCulture);
         output = QemuConsoleText.Clean(text[start..end.Index]).Trim('\n');
