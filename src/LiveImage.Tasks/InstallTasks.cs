@@ -55,8 +55,8 @@ public sealed partial class InstallTasks : RootfsStageTask
 
     private protected override void OnFailure(ToolResult result, string what)
     {
-        var log = File.Exists(result.LogPath) ? File.ReadAllText(result.LogPath) : result.TailText;
-        if (FindMissingPackage(log) is { } name)
+        ThrowIfDiskFull(StageName, what, Layer, result);
+        if (FindMissingPackage(FullLog(result)) is { } name)
             throw new LiveImageException("PackageNotFound", name, Suite, Architecture, StageName, result.LogPath);
         base.OnFailure(result, what);
     }

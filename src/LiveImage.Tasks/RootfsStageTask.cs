@@ -75,8 +75,31 @@ public abstract class RootfsStageTask : LiveImageTask
     /// <summary>Turns a failed run into the most precise coded error the stage knows.</summary>
     private protected virtual void OnFailure(ToolResult result, string what)
     {
+        ThrowIfDiskFull(StageName, what, Layer, result);
+        ThrowIfMirrorUnreachable(StageName, result);
         ThrowIfEmulationFailure(EmulatedArchitecture, StageName, result);
         throw new LiveImageException("ToolFailed", what, result.ExitCode, StageName, result.TailText, result.LogPath);
+    }
+
+    /// <summary>The whole log of a failed run: the line that tells the cause is often far above the tail.</summary>
+    internal static string FullLog(ToolResult result) => File.Exists(result.LogPath) ? File.ReadAllText(result.LogPath) : result.TailText;
+
+    /// <summary>
+    /// LIVE2017 when the run failed because the disk filled up. The half-written layer is removed
+    /// first (the stage reruns anyway), so the free space the message reports is what there really is.
+    /// </summary>
+    internal static void ThrowIfDiskFull(string stage, string what, string layer, ToolResult result)
+    {
+        if (DiskSpace.FirstSymptom(FullLog(result).Split('\n')) is not { } symptom) return;
+        ClearDirectory(layer);
+        throw new LiveImageException("StageDiskFull", stage, what, symptom, Path.GetFullPath(layer), DiskSpace.FreeMiB(layer), result.LogPath);
+    }
+
+    /// <summary>LIVE2018 when apt could not reach the package mirror, naming it.</summary>
+    internal static void ThrowIfMirrorUnreachable(string stage, ToolResult result)
+    {
+        if (MirrorFailure.Find(FullLog(result)) is { } failure)
+            throw new LiveImageException("MirrorUnreachable", failure.Mirror, stage, failure.Reason, result.LogPath);
     }
 
     internal static void ClearDirectory(string path)
