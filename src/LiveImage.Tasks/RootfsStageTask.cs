@@ -41,8 +41,15 @@ public abstract class RootfsStageTask : LiveImageTask
         ClearDirectory(Layer);
         File.Delete(key);
         if (File.Exists(LogFile)) File.Delete(LogFile);
-        using (OpenEmulation(EmulatedArchitecture, RegisterBinfmt))
-            RunStage();
+        try
+        {
+            using (OpenEmulation(EmulatedArchitecture, RegisterBinfmt))
+                RunStage();
+        }
+        catch (IOException e) when (DiskSpace.IsFull([e.Message]))
+        {
+            throw DiskFull(StageName, "the build", e.Message, Layer, LogFile);
+        }
         File.WriteAllText(key, Guid.NewGuid().ToString());
     }
 
@@ -66,7 +73,15 @@ public abstract class RootfsStageTask : LiveImageTask
     /// <summary>Runs a command in the namespace; a non-zero exit is a coded error with the log's tail.</summary>
     private protected ToolResult RunChecked(ToolCommand command, string what)
     {
-        var result = CreateRunner().Run(command);
+        ToolResult result;
+        try
+        {
+            result = CreateRunner().Run(command);
+        }
+        catch (IOException e) when (DiskSpace.IsFull([e.Message]))
+        {
+            throw DiskFull(StageName, what, e.Message, Layer, command.LogPath ?? LogFile); // the log itself could not be written
+        }
         foreach (var leftover in result.Leftovers) Log.LogWarningWithCodeFromResources("LeftoverProcess", what, leftover);
         if (result.ExitCode != 0) OnFailure(result, what);
         return result;
@@ -91,8 +106,14 @@ public abstract class RootfsStageTask : LiveImageTask
     internal static void ThrowIfDiskFull(string stage, string what, string layer, ToolResult result)
     {
         if (DiskSpace.FirstSymptom(FullLog(result).Split('\n')) is not { } symptom) return;
-        ClearDirectory(layer);
-        throw new LiveImageException("StageDiskFull", stage, what, symptom, Path.GetFullPath(layer), DiskSpace.FreeMiB(layer), result.LogPath);
+        throw DiskFull(stage, what, symptom, layer, result.LogPath);
+    }
+
+    internal static LiveImageException DiskFull(string stage, string what, string symptom, string layer, string logPath)
+    {
+        try { ClearDirectory(layer); }
+        catch (IOException) { /* the next run clears it */ }
+        return new LiveImageException("StageDiskFull", stage, what, symptom, Path.GetFullPath(layer), DiskSpace.FreeMiB(layer), logPath);
     }
 
     /// <summary>LIVE2018 when apt could not reach the package mirror, naming it.</summary>

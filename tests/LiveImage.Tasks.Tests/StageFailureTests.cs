@@ -57,3 +57,12 @@ public sealed class StageFailureTests
     public void ALogWithoutASymptomIsNotAFullDisk() =>
         Assert.Null(DiskSpace.FirstSymptom(["E: Sub-process /usr/bin/dpkg returned an error code (1)"]));
 }
+
+public sealed class DiskSpacePathTests
+{
+    [Theory]
+    [InlineData("No space left on device : '/tmp/x/obj/Release/amd64/logs/packages.log'", "/tmp/x/obj/Release/amd64/logs/packages.log")]
+    [InlineData("No space left on device", null)]
+    [InlineData("cannot write 'relative/path'", null)]
+    public void TheFileAnIoErrorNamesIsFound(string message, string? path) => Assert.Equal(path, DiskSpace.PathIn(message));
+}

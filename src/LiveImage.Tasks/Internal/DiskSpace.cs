@@ -12,6 +12,14 @@ internal static class DiskSpace
     public static string? FirstSymptom(IEnumerable<string> toolOutput) =>
         toolOutput.FirstOrDefault(line => Symptoms.Any(s => line.Contains(s, StringComparison.OrdinalIgnoreCase)))?.Trim();
 
+    /// <summary>The path .NET names in an I/O error's message ("No space left on device : '/path'"); null when it names none.</summary>
+    public static string? PathIn(string message)
+    {
+        var end = message.LastIndexOf('\'');
+        var start = end > 0 ? message.LastIndexOf('\'', end - 1) : -1;
+        return start >= 0 && message[(start + 1)..end].StartsWith('/') ? message[(start + 1)..end] : null;
+    }
+
     /// <summary>Free space, in MiB, on the filesystem holding <paramref name="path"/> (or its nearest existing parent); -1 if unknown.</summary>
     public static long FreeMiB(string path)
     {
