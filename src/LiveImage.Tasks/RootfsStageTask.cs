@@ -80,7 +80,7 @@ public abstract class RootfsStageTask : LiveImageTask
         }
         catch (IOException e) when (DiskSpace.IsFull([e.Message]))
         {
-            throw DiskFull(StageName, what, e.Message, Layer, command.LogPath ?? LogFile); // the log itself could not be written
+            throw DiskFull(StageName, $"{what} (writing its log)", e.Message, Layer, command.LogPath ?? LogFile);
         }
         foreach (var leftover in result.Leftovers) Log.LogWarningWithCodeFromResources("LeftoverProcess", what, leftover);
         if (result.ExitCode != 0) OnFailure(result, what);
