@@ -32,7 +32,11 @@ public sealed class Bootstrap : RootfsStageTask
         High("StageStarting", StageName, Architecture, $"mmdebstrap {Suite} ({Variant})");
         var started = DateTime.UtcNow;
         var ns = Namespace(system: false);
-        var env = new Dictionary<string, string>();
+        // mmdebstrap keeps temporary files (a gpg home) in TMPDIR while it runs: in obj/, a killed
+        // build leaves them where the next bootstrap clears them, never in the host's /tmp
+        var tmp = Path.Combine(Path.GetFullPath(ScratchDirectory), "tmp");
+        ClearDirectory(tmp);
+        var env = new Dictionary<string, string> { ["TMPDIR"] = tmp };
         var args = new List<string>
         {
             "mmdebstrap", "--mode=root", $"--variant={Variant}", $"--architectures={Architecture}",

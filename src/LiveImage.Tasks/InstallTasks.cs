@@ -74,10 +74,10 @@ public sealed partial class InstallTasks : RootfsStageTask
 
     private protected override void OnFailure(ToolResult result, string what)
     {
+        ThrowIfDiskFull(StageName, what, Layer, result);
         if (what == AptSourceUpdate)
             throw new LiveImageException("AptSourceUpdateFailed", string.Join(", ", AptSources.Select(s => s.ItemSpec)), StageName, result.TailText, result.LogPath);
-        var log = File.Exists(result.LogPath) ? File.ReadAllText(result.LogPath) : result.TailText;
-        if (FindMissingPackage(log) is { } name)
+        if (FindMissingPackage(FullLog(result)) is { } name)
             throw new LiveImageException("PackageNotFound", name, Suite, Architecture, StageName, result.LogPath);
         base.OnFailure(result, what);
     }

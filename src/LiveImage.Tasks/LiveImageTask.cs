@@ -34,6 +34,10 @@ public abstract class LiveImageTask : Microsoft.Build.Utilities.Task, ICancelabl
         {
             Log.LogErrorWithCodeFromResources("Cancelled", GetType().Name);
         }
+        catch (IOException e) when (DiskSpace.IsFull([e.Message]))
+        {
+            Log.LogErrorWithCodeFromResources("DiskFullWriting", GetType().Name, e.Message, DiskSpace.FreeMiB(DiskSpace.PathIn(e.Message) ?? "."));
+        }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             Log.LogErrorWithCodeFromResources("IoFailure", GetType().Name, e.Message);

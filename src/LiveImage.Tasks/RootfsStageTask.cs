@@ -44,8 +44,15 @@ public abstract class RootfsStageTask : LiveImageTask
         ClearDirectory(Layer);
         File.Delete(key);
         if (File.Exists(LogFile)) File.Delete(LogFile);
-        using (OpenEmulation(EmulatedArchitecture, RegisterBinfmt))
-            RunStage();
+        try
+        {
+            using (OpenEmulation(EmulatedArchitecture, RegisterBinfmt))
+                RunStage();
+        }
+        catch (IOException e) when (DiskSpace.IsFull([e.Message]))
+        {
+            throw DiskFull(StageName, "the build", e.Message, Layer, LogFile);
+        }
         File.WriteAllText(key, Guid.NewGuid().ToString());
         if (SummarizesLayer) LogUsage(Log, StageName, Architecture, Layer, LowerLayers.Select(l => l.GetMetadata("FullPath")));
     }
@@ -83,7 +90,15 @@ public abstract class RootfsStageTask : LiveImageTask
     /// <summary>Runs a command in the namespace; a non-zero exit is a coded error with the log's tail.</summary>
     private protected ToolResult RunChecked(ToolCommand command, string what)
     {
-        var result = CreateRunner().Run(command);
+        ToolResult result;
+        try
+        {
+            result = CreateRunner().Run(command);
+        }
+        catch (IOException e) when (DiskSpace.IsFull([e.Message]))
+        {
+            throw DiskFull(StageName, $"{what} (writing its log)", e.Message, Layer, command.LogPath ?? LogFile);
+        }
         foreach (var leftover in result.Leftovers) Log.LogWarningWithCodeFromResources("LeftoverProcess", what, leftover);
         if (result.ExitCode != 0) OnFailure(result, what);
         return result;
@@ -92,8 +107,37 @@ public abstract class RootfsStageTask : LiveImageTask
     /// <summary>Turns a failed run into the most precise coded error the stage knows.</summary>
     private protected virtual void OnFailure(ToolResult result, string what)
     {
+        ThrowIfDiskFull(StageName, what, Layer, result);
+        ThrowIfMirrorUnreachable(StageName, result);
         ThrowIfEmulationFailure(EmulatedArchitecture, StageName, result);
         throw new LiveImageException("ToolFailed", what, result.ExitCode, StageName, result.TailText, result.LogPath);
+    }
+
+    /// <summary>The whole log of a failed run: the line that tells the cause is often far above the tail.</summary>
+    internal static string FullLog(ToolResult result) => File.Exists(result.LogPath) ? File.ReadAllText(result.LogPath) : result.TailText;
+
+    /// <summary>
+    /// LIVE2017 when the run failed because the disk filled up. The half-written layer is removed
+    /// first (the stage reruns anyway), so the free space the message reports is what there really is.
+    /// </summary>
+    internal static void ThrowIfDiskFull(string stage, string what, string layer, ToolResult result)
+    {
+        if (DiskSpace.FirstSymptom(FullLog(result).Split('\n')) is not { } symptom) return;
+        throw DiskFull(stage, what, symptom, layer, result.LogPath);
+    }
+
+    internal static LiveImageException DiskFull(string stage, string what, string symptom, string layer, string logPath)
+    {
+        try { ClearDirectory(layer); }
+        catch (IOException) { /* the next run clears it */ }
+        return new LiveImageException("StageDiskFull", stage, what, symptom, Path.GetFullPath(layer), DiskSpace.FreeMiB(layer), logPath);
+    }
+
+    /// <summary>LIVE2018 when apt could not reach the package mirror, naming it.</summary>
+    internal static void ThrowIfMirrorUnreachable(string stage, ToolResult result)
+    {
+        if (MirrorFailure.Find(FullLog(result)) is { } failure)
+            throw new LiveImageException("MirrorUnreachable", failure.Mirror, stage, failure.Reason, result.LogPath);
     }
 
     internal static void ClearDirectory(string path)

@@ -105,6 +105,7 @@ public sealed class RunHooks : LiveImageTask
             : ns.OnHost([path, ns.MergedDirectory], logPath, env);
         var result = CreateRunner().Run(command);
         foreach (var leftover in result.Leftovers) Log.LogWarningWithCodeFromResources("LeftoverProcess", "hook " + name, leftover);
+        if (result.ExitCode != 0) RootfsStageTask.ThrowIfDiskFull("hook " + name, "hook " + name, layer, result);
         if (result.ExitCode != 0) ThrowIfEmulationFailure(EmulatedArchitecture, "hook " + name, result);
         if (result.ExitCode != 0) throw new LiveImageException("HookFailed", name, result.ExitCode, result.TailText, result.LogPath);
         High("StageFinished", "hook " + name, Architecture, (DateTime.UtcNow - started).TotalSeconds);

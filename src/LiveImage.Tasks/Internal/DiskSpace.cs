@@ -3,11 +3,22 @@ namespace LiveImage.Tasks.Internal;
 /// <summary>Tells a full disk from other tool failures, and how much space is left where a stage writes.</summary>
 internal static class DiskSpace
 {
-    /// <summary>strerror(ENOSPC) and quota exhaustion, as tools print them (the C locale's wording).</summary>
-    private static readonly string[] Symptoms = ["No space left on device", "Disk quota exceeded", "ENOSPC"];
+    /// <summary>strerror(ENOSPC), quota exhaustion and apt's own check before it downloads, as tools print them (the C locale's wording).</summary>
+    private static readonly string[] Symptoms = ["No space left on device", "Disk quota exceeded", "ENOSPC", "You don't have enough free space in"];
 
-    public static bool IsFull(IEnumerable<string> toolOutput) =>
-        toolOutput.Any(line => Symptoms.Any(s => line.Contains(s, StringComparison.OrdinalIgnoreCase)));
+    public static bool IsFull(IEnumerable<string> toolOutput) => FirstSymptom(toolOutput) is not null;
+
+    /// <summary>The first line of a tool's output that says the disk is full; null when none does.</summary>
+    public static string? FirstSymptom(IEnumerable<string> toolOutput) =>
+        toolOutput.FirstOrDefault(line => Symptoms.Any(s => line.Contains(s, StringComparison.OrdinalIgnoreCase)))?.Trim();
+
+    /// <summary>The path .NET names in an I/O error's message ("No space left on device : '/path'"); null when it names none.</summary>
+    public static string? PathIn(string message)
+    {
+        var end = message.LastIndexOf('\'');
+        var start = end > 0 ? message.LastIndexOf('\'', end - 1) : -1;
+        return start >= 0 && message[(start + 1)..end].StartsWith('/') ? message[(start + 1)..end] : null;
+    }
 
     /// <summary>Free space, in MiB, on the filesystem holding <paramref name="path"/> (or its nearest existing parent); -1 if unknown.</summary>
     public static long FreeMiB(string path)

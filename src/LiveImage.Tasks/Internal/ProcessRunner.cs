@@ -84,13 +84,23 @@ internal sealed class ProcessRunner(TaskLoggingHelper log, CancellationToken can
 
         var tail = new Queue<string>();
         var leftovers = new List<string>();
-        foreach (var line in lines.GetConsumingEnumerable())
+        try
         {
-            logFile.WriteLine(line);
-            if (line.StartsWith(LeftoverMarker, StringComparison.Ordinal)) { leftovers.Add(line[LeftoverMarker.Length..]); continue; }
-            log.LogMessage(MessageImportance.Low, line);
-            tail.Enqueue(line);
-            if (tail.Count > TailLines) tail.Dequeue();
+            foreach (var line in lines.GetConsumingEnumerable())
+            {
+                logFile.WriteLine(line);
+                if (line.StartsWith(LeftoverMarker, StringComparison.Ordinal)) { leftovers.Add(line[LeftoverMarker.Length..]); continue; }
+                log.LogMessage(MessageImportance.Low, line);
+                tail.Enqueue(line);
+                if (tail.Count > TailLines) tail.Dequeue();
+            }
+        }
+        catch (IOException)
+        {
+            // the log cannot be written (a full disk): the command must not run on unseen, nor outlive the task
+            Kill(process);
+            process.WaitForExit();
+            throw;
         }
         process.WaitForExit();
         cancellation.ThrowIfCancellationRequested();
