@@ -85,7 +85,7 @@ public sealed class Bootstrap : RootfsStageTask
         for d in "$1/var/cache/apt/archives" "${LIVEIMAGE_DEBCACHE:-}"; do [ -n "$d" ] && [ -f "$d/$file" ] && { deb=$d/$file; break; }; done
         if [ -z "$deb" ]; then tmp=$(mktemp -d); (cd "$tmp" && apt-get -q download "$pkg"); deb=$tmp/$file; fi
         rm -rf "$out"; mkdir -p "$out"; dpkg-deb -x "$deb" "$out"
-        if [ -n "${LIVEIMAGE_DEBCACHE:-}" ] && [ ! -e "$LIVEIMAGE_DEBCACHE/$file" ]; then cp "$deb" "$LIVEIMAGE_DEBCACHE/"; fi
+        if [ -n "${LIVEIMAGE_DEBCACHE:-}" ] && [ ! -e "$LIVEIMAGE_DEBCACHE/$file" ]; then cp "$deb" "$LIVEIMAGE_DEBCACHE/.$file.part" && mv -f "$LIVEIMAGE_DEBCACHE/.$file.part" "$LIVEIMAGE_DEBCACHE/$file"; fi
         [ -z "$tmp" ] || rm -rf "$tmp"
         echo "GRUB EFI modules for the boot image: $file, unpacked in $out (not installed in the image)"
         """;
@@ -126,6 +126,6 @@ public sealed class Bootstrap : RootfsStageTask
             args.Add("""--setup-hook=mkdir -p "$1/var/lib/apt/lists" && cp -a "$LIVEIMAGE_LISTS/." "$1/var/lib/apt/lists/" """);
         }
         args.Add("""--customize-hook=rm -rf "$LIVEIMAGE_LISTS.new" && mkdir -p "$LIVEIMAGE_LISTS.new" && cp -a "$1/var/lib/apt/lists/." "$LIVEIMAGE_LISTS.new/" && rm -rf "$LIVEIMAGE_LISTS" && mv "$LIVEIMAGE_LISTS.new" "$LIVEIMAGE_LISTS" """);
-        args.Add("""--customize-hook=for f in "$1"/var/cache/apt/archives/*.deb; do [ -e "$f" ] || continue; [ -e "$LIVEIMAGE_DEBCACHE/${f##*/}" ] || cp "$f" "$LIVEIMAGE_DEBCACHE/"; rm -f "$f"; done""");
+        args.Add("""--customize-hook=for f in "$1"/var/cache/apt/archives/*.deb; do [ -e "$f" ] || continue; n=${f##*/}; [ -e "$LIVEIMAGE_DEBCACHE/$n" ] || { cp "$f" "$LIVEIMAGE_DEBCACHE/.$n.part" && mv -f "$LIVEIMAGE_DEBCACHE/.$n.part" "$LIVEIMAGE_DEBCACHE/$n"; }; rm -f "$f"; done""");
     }
 }

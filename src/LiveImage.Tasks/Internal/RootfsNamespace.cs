@@ -117,8 +117,11 @@ internal sealed class RootfsNamespace
         if [ "$LIVEIMAGE_MODE" = chroot ]; then chroot "$root" "$@"; else "$@"; fi
         rc=$?
         if [ -n "${archives:-}" ]; then
-            find "$archives" -maxdepth 1 -name '*.deb' -exec cp -n -l -t "$cache" {} + 2>/dev/null \
-                || find "$archives" -maxdepth 1 -name '*.deb' -exec cp -n -t "$cache" {} +
+            # a link, or a copy under a temporary name: a killed build never leaves a truncated .deb in the cache
+            for f in "$archives"/*.deb; do
+                [ -e "$f" ] || continue; n=${f##*/}; [ -e "$cache/$n" ] && continue
+                ln "$f" "$cache/$n" 2>/dev/null || { cp "$f" "$cache/.$n.part" && mv -f "$cache/.$n.part" "$cache/$n"; }
+            done
             rm -rf "$archives"
         fi
         for p in /proc/[0-9]*; do
