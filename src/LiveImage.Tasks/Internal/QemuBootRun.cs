@@ -76,7 +76,7 @@ internal sealed class QemuBootRun(QemuBootSettings settings, TaskLoggingHelper l
 
     private static readonly TimeSpan Tick = TimeSpan.FromMilliseconds(250);
 
-    private static readonly TimeSpan ScreenshotTimeout = TimeSpan.FromSeconds(10);
+    private static readonly TimeSpan ScreenshotTimeout = TimeSpan.FromSeconds(20);
 
     private readonly QemuBootSettings _s = settings;
 

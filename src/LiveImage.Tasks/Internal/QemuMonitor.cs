@@ -60,6 +60,9 @@ internal static class QemuMonitor
 
         ReadUntil(reader, "QMP", deadline); // the greeting
         Execute(reader, writer, deadline, """{"execute":"qmp_capabilities"}""");
+        // a small pointer move first: a desktop that blanked its screen while the checks ran (or has
+        // not drawn its first frame yet under TCG) shows itself; a text console ignores it
+        if (Execute(reader, writer, deadline, WakeCommand) is null) Thread.Sleep(WakeDelay);
         File.Delete(pngPath);
         var error = Execute(reader, writer, deadline, Command(pngPath, "png"));
         if (error is null) return pngPath;
@@ -70,6 +73,13 @@ internal static class QemuMonitor
         if (error is not null) throw new IOException("qemu could not take a screenshot: " + error);
         return ppm;
     }
+
+    /// <summary>A relative pointer move of a few pixels (QMP input-send-event).</summary>
+    internal const string WakeCommand =
+        """{"execute":"input-send-event","arguments":{"events":[{"type":"rel","data":{"axis":"x","value":8}},{"type":"rel","data":{"axis":"y","value":8}}]}}""";
+
+    /// <summary>How long the guest gets to redraw after the pointer move.</summary>
+    internal static readonly TimeSpan WakeDelay = TimeSpan.FromSeconds(3);
 
     /// <summary>The QMP screendump command (format omitted: qemu's default, PPM).</summary>
     internal static string Command(string file, string? format)
