@@ -522,6 +522,17 @@ public class NetbootTests
         Assert.True(QemuBuiltInChecks.NoBus("state: Failed to connect to system scope bus via local transport: No such file or directory"));
     }
 
+    [Theory]
+    [InlineData(600, 300)]   // the default boot timeout
+    [InlineData(1800, 900)]  // a desktop under TCG
+    [InlineData(60, 120)]    // never less than two minutes
+    public void TheSystemStateWaitGrowsWithTheBootTimeout(int bootTimeout, int wait)
+    {
+        Assert.Equal(wait, QemuBuiltInChecks.SystemStateWaitSeconds(TimeSpan.FromSeconds(bootTimeout)));
+        Assert.Contains($"timeout {wait} systemctl is-system-running --wait", QemuBuiltInChecks.SystemStateCommand(true, wait));
+        Assert.Equal(TimeSpan.FromSeconds(wait + 60), QemuBuiltInChecks.SystemStateTimeout(wait));
+    }
+
     [Fact]
     public void The_sudo_prompt_is_not_in_the_echo_of_the_typed_command()
     {

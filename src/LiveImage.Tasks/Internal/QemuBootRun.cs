@@ -477,8 +477,9 @@ internal sealed class QemuBootRun(QemuBootSettings settings, TaskLoggingHelper l
 
         // Built in: the boot finished, with no unit failed (degraded passes, with the failed units named).
         const string stateCheck = "systemctl is-system-running";
-        var (stateOutput, _) = RunCommand(qemu, ref position, QemuBuiltInChecks.SystemStateCommand(viaSudo), ++id,
-            QemuBuiltInChecks.SystemStateTimeout, mode, serialLog, answerSudo: viaSudo, name: stateCheck);
+        var wait = QemuBuiltInChecks.SystemStateWaitSeconds(_s.BootTimeout);
+        var (stateOutput, _) = RunCommand(qemu, ref position, QemuBuiltInChecks.SystemStateCommand(viaSudo, wait), ++id,
+            QemuBuiltInChecks.SystemStateTimeout(wait), mode, serialLog, answerSudo: viaSudo, name: stateCheck);
         var (state, failedUnits) = QemuBuiltInChecks.ParseSystemState(stateOutput);
         var units = failedUnits.Count == 0 ? "none" : string.Join(", ", failedUnits);
         if (!isRoot && !viaSudo && QemuBuiltInChecks.NoBus(stateOutput))
@@ -487,7 +488,7 @@ internal sealed class QemuBootRun(QemuBootSettings settings, TaskLoggingHelper l
         }
         else if (!QemuBuiltInChecks.SystemStateIsAcceptable(state))
         {
-            throw Failed(stateCheck, $"the system is '{(state.Length == 0 ? "(no answer: still starting after 120 s?)" : state)}', not running or degraded; failed units: {units}. Output:\n{ShowOutput(stateOutput)}");
+            throw Failed(stateCheck, $"the system is '{(state.Length == 0 ? $"(no answer: still starting after {wait} s?)" : state)}', not running or degraded; failed units: {units}. Output:\n{ShowOutput(stateOutput)}");
         }
         else if (state == "degraded") log.LogMessageFromResources(MessageImportance.High, "BootDegraded", _s.ImageName, _s.Machine.Architecture, mode.Name, units);
         else log.LogMessage(MessageImportance.Normal, $"{mode.Name}: system {state}");

@@ -9,24 +9,30 @@ internal static class QemuBuiltInChecks
     /// <summary>Runs a command as root through sudo, with a prompt the boot test recognises and answers.</summary>
     public const string SudoPrefix = "sudo -p 'LIVEIMAGE''_SUDO: ' ";
 
-    private const string SystemState =
-        "echo \"state: $(timeout 120 systemctl is-system-running --wait 2>&1)\"; " +
+    private static string SystemState(int waitSeconds) =>
+        $"echo \"state: $(timeout {waitSeconds} systemctl is-system-running --wait 2>&1)\"; " +
         "SYSTEMD_COLORS=0 systemctl --failed --no-legend --plain --no-pager 2>&1";
 
     /// <summary>
-    /// Waits (at most 120 s) for the boot to finish, then prints the system state and the failed units.
+    /// How long the boot may still be starting after the login prompt: half the boot timeout, at least
+    /// 120 s (a desktop under TCG starts units for many minutes after the console login appears).
+    /// </summary>
+    public static int SystemStateWaitSeconds(TimeSpan bootTimeout) => Math.Max(120, (int)bootTimeout.TotalSeconds / 2);
+
+    /// <summary>
+    /// Waits (at most <paramref name="waitSeconds"/>) for the boot to finish, then prints the system state and the failed units.
     /// <c>is-system-running --wait</c> returns once the boot job queue is empty. A user other than root
     /// needs D-Bus to ask systemd, which a minimal image lacks, so it goes through sudo when it can
     /// (root talks to systemd's private socket).
     /// </summary>
-    public static string SystemStateCommand(bool viaSudo) =>
-        viaSudo ? SudoPrefix + "sh -c " + QemuShellCommand.Quote(SystemState) : SystemState;
+    public static string SystemStateCommand(bool viaSudo, int waitSeconds = 120) =>
+        viaSudo ? SudoPrefix + "sh -c " + QemuShellCommand.Quote(SystemState(waitSeconds)) : SystemState(waitSeconds);
 
     /// <summary>systemctl's answer when it cannot reach systemd (no D-Bus for a user other than root).</summary>
     public static bool NoBus(string output) => output.Contains("Failed to connect to", StringComparison.Ordinal) && output.Contains("bus", StringComparison.Ordinal);
 
-    /// <summary>The time the system-state command may take, on top of its own 120 s wait.</summary>
-    public static readonly TimeSpan SystemStateTimeout = TimeSpan.FromSeconds(180);
+    /// <summary>The time the system-state command may take: its own wait and a minute more.</summary>
+    public static TimeSpan SystemStateTimeout(int waitSeconds) => TimeSpan.FromSeconds(waitSeconds + 60);
 
     /// <summary>Root's shadow entry, read through sudo (the boot test answers sudo's password prompt).</summary>
     public const string RootShadowCommand = SudoPrefix + "getent shadow root";
