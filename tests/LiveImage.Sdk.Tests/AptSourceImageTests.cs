@@ -19,7 +19,7 @@ public sealed class AptSourceImageTests(MinimalImageFixture image, ITestOutputHe
         archive.Publish("both");
         archive.AddPackage("build", "liveimage-buildtool");
         archive.Publish("build");
-        AddItems(copy, $"""
+        MinimalImageFixture.AddItems(copy, $"""
             <AptSource Include="local" Uri="{archive.BaseUri}both/" Suites="./" Key="archive/archive-key.gpg" />
             <AptSource Include="tools" Uri="{archive.BaseUri}build/" Suites="./" Key="archive/archive-key.gpg" Use="build" />
             <Package Include="liveimage-hello" />
@@ -71,18 +71,12 @@ public sealed class AptSourceImageTests(MinimalImageFixture image, ITestOutputHe
         using var other = new LocalArchive(Path.Combine(copy, "other"));
         archive.AddPackage("repo", "liveimage-hello");
         archive.Publish("repo");
-        AddItems(copy, $"""<AptSource Include="wrongkey" Uri="{archive.BaseUri}repo/" Suites="./" Key="other/archive-key.gpg" />""");
+        MinimalImageFixture.AddItems(copy, $"""<AptSource Include="wrongkey" Uri="{archive.BaseUri}repo/" Suites="./" Key="other/archive-key.gpg" />""");
 
         var build = image.Workspace.Build(copy, output);
         Assert.False(build.Succeeded);
         Assert.Contains("error LIVE1026: apt could not read the package lists of AptSource wrongkey", build.Output);
         Assert.Empty(Tools.MountsBelow(copy));
-    }
-
-    private static void AddItems(string copy, string items)
-    {
-        var project = Path.Combine(copy, "debian-live-minimal.liveproj");
-        File.WriteAllText(project, File.ReadAllText(project).Replace("</ItemGroup>", items + "\n  </ItemGroup>"));
     }
 
     /// <summary>A binary log's records, decompressed; strings in it are UTF-8.</summary>

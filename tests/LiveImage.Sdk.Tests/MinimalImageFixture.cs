@@ -29,9 +29,15 @@ public sealed class MinimalImageFixture : IDisposable
         if (Directory.Exists(copy)) Directory.Delete(copy, recursive: true);
         var (code, text) = Tools.Run("cp", "-a", ProjectDirectory, copy);
         Assert.True(code == 0, text);
+        AddItems(copy, items);
+        return copy;
+    }
+
+    /// <summary>Adds text to the ItemGroup of a copy's project.</summary>
+    public static void AddItems(string copy, string items)
+    {
         var project = Path.Combine(copy, "debian-live-minimal.liveproj");
         File.WriteAllText(project, File.ReadAllText(project).Replace("</ItemGroup>", items + "\n  </ItemGroup>"));
-        return copy;
     }
 
     public void Dispose()
