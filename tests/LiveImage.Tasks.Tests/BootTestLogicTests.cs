@@ -239,23 +239,6 @@ public class BootTestLogicTests
         Assert.False(QemuAccelerator.KernelMissedProbe(TimeSpan.FromSeconds(300), bannerSeen: true));
     }
 
-    [Fact]
-    public void The_kvm_verdict_is_kept_and_reported_only_once()
-    {
-        QemuAccelerator.ResetForTests();
-        try
-        {
-            Assert.Null(QemuAccelerator.KnownUnusableReason);
-            Assert.True(QemuAccelerator.MarkUnusable("first"));
-            Assert.False(QemuAccelerator.MarkUnusable("second"));
-            Assert.Equal("first", QemuAccelerator.KnownUnusableReason);
-        }
-        finally
-        {
-            QemuAccelerator.ResetForTests();
-        }
-    }
-
     // ---- console text --------------------------------------------------------------------------
 
     [Theory]

@@ -8,11 +8,13 @@ internal enum QemuAccel
 }
 
 /// <summary>
-/// Choosing between KVM and TCG. <c>/dev/kvm</c> can exist and still be unusable (nested or
-/// para-virtualised KVM that cannot run real-mode firmware: qemu prints "KVM internal error ...
-/// emulation failure" and the guest stops, or the kernel never starts). With <c>auto</c> the first
-/// boot probes KVM; once it failed, the verdict is kept for the rest of the process so later boots
-/// go straight to TCG.
+/// Choosing between KVM and TCG. <c>/dev/kvm</c> can exist and still be unusable: nested or
+/// para-virtualised KVM that cannot run real-mode firmware ("KVM internal error ... emulation
+/// failure", or the kernel never starts), or a host whose KVM refuses qemu's CPU model so that qemu
+/// aborts at once ("failed to set MSR", exit code 134). No list of messages can know every such
+/// failure, so with <c>auto</c> the rule is: any KVM run that ends or stalls before the kernel's
+/// banner marks KVM unusable, and the verdict is kept for the rest of the process so later boots go
+/// straight to TCG.
 /// </summary>
 internal static class QemuAccelerator
 {
@@ -27,7 +29,7 @@ internal static class QemuAccelerator
     /// <summary>How long a KVM boot may take to print <see cref="KernelBanner"/> before KVM is judged unusable.</summary>
     public static readonly TimeSpan ProbeTime = TimeSpan.FromSeconds(30);
 
-    private const string DevKvm = "/dev/kvm";
+    public const string DevKvm = "/dev/kvm";
     private static readonly object Gate = new();
     private static string? s_unusableReason;
 
@@ -60,6 +62,19 @@ internal static class QemuAccelerator
         return null;
     }
 
+    /// <summary>
+    /// Why a KVM run that ended before the kernel's banner failed, for the one line that tells the
+    /// user: qemu's exit code and its first error line (else its last line).
+    /// </summary>
+    public static string EarlyExitReason(string exitCode, string qemuOutput)
+    {
+        var lines = qemuOutput.Split('\n').Select(l => l.Trim()).Where(l => l.Length > 0).ToList();
+        var line = KvmFailureIn(qemuOutput)
+            ?? lines.Where(l => l.Contains("error", StringComparison.OrdinalIgnoreCase)).Select(l => "qemu: " + l).FirstOrDefault()
+            ?? (lines.Count > 0 ? "qemu: " + lines[^1] : null);
+        return $"qemu exited with code {exitCode} before the kernel started" + (line is null ? "" : ": " + line);
+    }
+
     /// <summary>True when a KVM boot has run for the probe time without the kernel printing its banner.</summary>
     public static bool KernelMissedProbe(TimeSpan elapsed, bool bannerSeen) => !bannerSeen && elapsed >= ProbeTime;
 
@@ -87,17 +102,17 @@ internal static class QemuAccelerator
     }
 
     /// <summary>Why this host cannot even try KVM (no /dev/kvm, no access), or null when it can.</summary>
-    public static string? HostProblem()
+    public static string? HostProblem(string device = DevKvm)
     {
-        if (!File.Exists(DevKvm)) return DevKvm + " does not exist";
+        if (!File.Exists(device)) return device + " does not exist";
         try
         {
-            using var handle = File.OpenHandle(DevKvm, FileMode.Open, FileAccess.ReadWrite);
+            using var handle = File.OpenHandle(device, FileMode.Open, FileAccess.ReadWrite);
             return null;
         }
         catch (Exception e) when (e is UnauthorizedAccessException or IOException)
         {
-            return $"cannot open {DevKvm} for reading and writing: {e.Message}";
+            return $"cannot open {device} for reading and writing: {e.Message}";
         }
     }
 }

@@ -48,6 +48,9 @@ internal sealed record QemuBootSettings(
 
     /// <summary>Take a screenshot before qemu is stopped.</summary>
     public bool Screenshots { get; init; } = true;
+
+    /// <summary>The KVM device whose access decides whether KVM is tried at all (tests point it elsewhere).</summary>
+    public string KvmDevice { get; init; } = QemuAccelerator.DevKvm;
 }
 
 internal sealed record QemuBootResult(QemuBootMode Mode, QemuAccel Accel, double SecondsToLogin, string SerialLog)
@@ -244,6 +247,8 @@ internal sealed class QemuBootRun(QemuBootSettings settings, TaskLoggingHelper l
         return (tftp, bootFile);
     }
 
+    private const string ExplicitKvmFailed = "under KVM before the kernel started; KVM cannot run this guest here: set BootTestAccelerator=tcg (or auto, which falls back to TCG by itself)";
+
     private QemuAccel FirstAccelerator()
     {
         switch (_s.AcceleratorRequest)
@@ -258,7 +263,7 @@ internal sealed class QemuBootRun(QemuBootSettings settings, TaskLoggingHelper l
             log.LogMessageFromResources(MessageImportance.Normal, "KvmUnusable", known);
             return QemuAccel.Tcg;
         }
-        if (QemuAccelerator.HostProblem() is { } problem)
+        if (QemuAccelerator.HostProblem(_s.KvmDevice) is { } problem)
         {
             if (QemuAccelerator.MarkUnusable(problem))
                 log.LogMessageFromResources(MessageImportance.High, "KvmUnusable", problem);
@@ -300,8 +305,8 @@ internal sealed class QemuBootRun(QemuBootSettings settings, TaskLoggingHelper l
             if (accel == QemuAccel.Kvm && QemuAccelerator.KvmFailureIn(qemu.Stderr) is { } failure)
             {
                 if (probeKvm) { position = 0; return failure; }
-                // Accelerator=kvm was asked for explicitly: the guest has stopped, so say so now instead of timing out.
-                throw new LiveImageException("QemuFailed", "(none: the guest stopped; set Accelerator to auto or tcg)", _s.ImageName, mode.Name,
+                // BootTestAccelerator=kvm was asked for explicitly: the guest has stopped, so say so now instead of timing out.
+                throw new LiveImageException("QemuFailed", $"(none: the guest stopped {ExplicitKvmFailed})", _s.ImageName, mode.Name,
                     failure + "\n" + QemuConsoleText.Tail(qemu.Stderr, 10), serialLog);
             }
             if (probeKvm)
@@ -317,8 +322,11 @@ internal sealed class QemuBootRun(QemuBootSettings settings, TaskLoggingHelper l
             {
                 qemu.WaitForExit(TimeSpan.FromSeconds(10));
                 var exitCode = qemu.HasExited ? qemu.ExitCode.ToString(CultureInfo.InvariantCulture) : "(unknown)";
+                // Whatever made a KVM run end before the kernel spoke, TCG may still boot the image.
+                if (probeKvm && !aliveSeen) { position = 0; return QemuAccelerator.EarlyExitReason(exitCode, qemu.Stderr); }
                 var output = QemuConsoleText.Tail(qemu.Stderr);
                 if (output.Length == 0) output = QemuConsoleText.Tail(console.Read());
+                if (accel == QemuAccel.Kvm && !aliveSeen) exitCode += $" ({ExplicitKvmFailed})";
                 throw new LiveImageException("QemuFailed", exitCode, _s.ImageName, mode.Name, output, serialLog);
             }
 
