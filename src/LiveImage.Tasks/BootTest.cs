@@ -63,6 +63,15 @@ public sealed class BootTest : LiveImageTask
     /// <summary>URIs of the AptSource items the image keeps (Use both or image): allowed beside the image mirror.</summary>
     public string[] ImageAptSources { get; set; } = [];
 
+    /// <summary>The build's mirror: with an image mirror, the image's sources must no longer name it.</summary>
+    public string BuildMirror { get; set; } = "";
+
+    /// <summary>
+    /// Units that may fail without failing the test (the build's BootTestAllowedFailedUnits; names or
+    /// globs such as <c>ssh*.service</c>). Any other failed unit fails it: a degraded system is a defect.
+    /// </summary>
+    public string[] AllowedFailedUnits { get; set; } = [];
+
     /// <summary>Take a PNG screenshot per mode before stopping qemu (default true).</summary>
     public bool Screenshots { get; set; } = true;
 
@@ -78,7 +87,8 @@ public sealed class BootTest : LiveImageTask
     /// <summary>
     /// Shell commands (one line each) run as the live user after login. Metadata: Command = the command when
     /// the item spec cannot hold it (MSBuild splits Include at ';' and expands '*'); Expect = text that must be
-    /// in the output (without it, the command must exit with 0); TimeoutSeconds = its time limit (default 180 at most).
+    /// in the output (without it, the command must exit with 0); TimeoutSeconds = its time limit (default 180 at most);
+    /// AsRoot = true runs it as root through sudo (the password typed at sudo's prompt, never echoed or logged).
     /// </summary>
     public ITaskItem[] Checks { get; set; } = [];
 
@@ -140,6 +150,8 @@ public sealed class BootTest : LiveImageTask
             LockRootPassword = LockRootPassword,
             ImageMirror = ImageMirror.Trim(),
             ImageAptSources = ImageAptSources,
+            BuildMirror = BuildMirror.Trim(),
+            AllowedFailedUnits = AllowedFailedUnits.Select(u => u.Trim()).Where(u => u.Length > 0).ToArray(),
             Screenshots = Screenshots,
         };
 
@@ -209,6 +221,7 @@ public sealed class BootTest : LiveImageTask
             ? TimeSpan.FromSeconds(s)
             : null;
         var command = item.GetMetadata("Command");
-        return new QemuBootCheck(string.IsNullOrEmpty(command) ? item.ItemSpec : command, string.IsNullOrEmpty(expect) ? null : expect, timeout);
+        var asRoot = string.Equals(item.GetMetadata("AsRoot").Trim(), "true", StringComparison.OrdinalIgnoreCase);
+        return new QemuBootCheck(string.IsNullOrEmpty(command) ? item.ItemSpec : command, string.IsNullOrEmpty(expect) ? null : expect, timeout, asRoot);
     }
 }

@@ -212,13 +212,16 @@ public sealed partial class VerifyImage : LiveImageTask
 
     // ---- the state the image ships in -----------------------------------------------------------
 
+    private const long UninitializedMachineIdSize = 14;
+
     private void CheckShippingState(SquashfsTree tree)
     {
         if (tree.Resolve("/usr/sbin/policy-rc.d") is not null) Error("PolicyRcdInImage");
 
         CheckApt(tree);
 
-        if (tree.Resolve("/etc/machine-id") is { IsFile: true, Size: > 0 } machineId)
+        // the finalize stage writes "uninitialized\n" (every boot a first boot); older images have an empty file
+        if (tree.Resolve("/etc/machine-id") is { IsFile: true, Size: > 0 and not UninitializedMachineIdSize } machineId)
             Warning("MachineIdNotEmpty", machineId.Size);
 
         var hostKeys = tree.Below("/etc/ssh").Where(e => Path.GetFileName(e.Path).StartsWith("ssh_host_", StringComparison.Ordinal)).Select(e => e.Path).ToList();

@@ -119,7 +119,7 @@ public sealed class AptSourceTests : IDisposable
     {
         var sources = QemuBuiltInChecks.ParseAptSources(
             "==> /etc/apt/sources.list\ndeb http://mirror.example/debian trixie main\n==> /etc/apt/sources.list.d/liveimage-extra.sources\nTypes: deb\nURIs: http://127.0.0.1:8080/\nSuites: ./\n");
-        Assert.Single(QemuBuiltInChecks.AptSourceProblems(sources, "http://mirror.example/debian"));
+        Assert.Contains("loopback", Assert.Single(QemuBuiltInChecks.AptSourceProblems(sources, "http://mirror.example/debian")));
         Assert.Empty(QemuBuiltInChecks.AptSourceProblems(sources, "http://mirror.example/debian", ["http://127.0.0.1:8080"]));
     }
 

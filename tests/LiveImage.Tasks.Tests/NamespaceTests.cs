@@ -89,7 +89,8 @@ public sealed class NamespaceTests : IDisposable
     [RootFact]
     public void ProcessLeftRunningByAHookIsKilledAndReported()
     {
-        var task = Hooks("#!/bin/sh\nsleep 321 &\necho started\n");
+        // the hook waits until its child has become 'sleep' (under load, a forked child may still be the shell when the hook ends)
+        var task = Hooks("#!/bin/sh\nsleep 321 &\nuntil grep -q 321 /proc/$!/cmdline 2>/dev/null; do :; done\necho started\n");
         Assert.True(task.Execute(), _engine.AllErrors);
         var warning = Assert.Single(_engine.Warnings);
         Assert.Equal("LIVE3002", warning.Code);

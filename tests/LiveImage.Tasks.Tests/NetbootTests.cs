@@ -427,6 +427,17 @@ public class NetbootTests
         Assert.Empty(noUnits);
     }
 
+    [Fact]
+    public void A_failed_unit_fails_the_boot_unless_the_project_allows_it_by_name_or_glob()
+    {
+        string[] failed = ["ssh.service", "foo.mount", "systemd-networkd-wait-online.service"];
+
+        Assert.Equal(failed, QemuBuiltInChecks.NotAllowed(failed, []));
+        Assert.Equal(["ssh.service"], QemuBuiltInChecks.NotAllowed(failed, ["foo.mount", "systemd-networkd-*"]));
+        Assert.Empty(QemuBuiltInChecks.NotAllowed(failed, ["*.service", "foo.mount"]));
+        Assert.Equal(["ssh.service"], QemuBuiltInChecks.NotAllowed(["ssh.service"], ["sshd.service"]));
+    }
+
     [Theory]
     [InlineData("root:!$y$j9T$abc:20000:0:99999:7:::", true)]
     [InlineData("root:*:20000:0:99999:7:::", true)]
@@ -477,13 +488,25 @@ public class NetbootTests
     }
 
     [Fact]
-    public void With_an_image_mirror_every_source_must_be_it()
+    public void With_an_image_mirror_build_time_sources_and_the_build_mirror_are_problems_and_the_security_archive_stays()
     {
         var sources = QemuBuiltInChecks.ParseAptSources(Sources.Replace("\r\n", "\n"));
 
         var problems = QemuBuiltInChecks.AptSourceProblems(sources, "http://MIRROR.example/debian/");
 
-        Assert.Equal(["/etc/apt/sources.list.d/local.list: 'copy:/srv/cache' is not the image mirror 'http://MIRROR.example/debian/'"], problems);
+        Assert.Equal(["/etc/apt/sources.list.d/local.list: 'copy:/srv/cache' is marked trusted (a build-time source)"], problems);
+
+        var bootstrapped = QemuBuiltInChecks.ParseAptSources("""
+            ==> /etc/apt/sources.list
+            deb http://mirror.example/debian trixie main
+            deb http://mirror.example/debian trixie-updates main
+            deb http://security.example/debian-security trixie-security main
+            deb http://build.example/debian trixie main
+            """);
+        Assert.Equal(["/etc/apt/sources.list: 'http://build.example/debian' is the build mirror, not the image mirror 'http://mirror.example/debian'"],
+            QemuBuiltInChecks.AptSourceProblems(bootstrapped, "http://mirror.example/debian", [], "http://build.example/debian/"));
+        Assert.Equal(["no source names the image mirror 'http://other.example/debian'"],
+            QemuBuiltInChecks.AptSourceProblems(bootstrapped.Take(3).ToList(), "http://other.example/debian"));
     }
 
     [Fact]

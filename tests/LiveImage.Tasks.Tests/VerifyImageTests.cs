@@ -112,7 +112,7 @@ public sealed class VerifyImageTests : IDisposable
         _dir.File($"{name}/boot/initrd.img-{Kernel}", "initrd");
         _dir.File($"{name}/boot/config-{Kernel}", "CONFIG_SQUASHFS=y\nCONFIG_SQUASHFS_ZLIB=y\nCONFIG_SQUASHFS_ZSTD=y\n");
         _dir.File($"{name}/usr/lib/modules/{Kernel}/modules.dep", "");
-        _dir.File($"{name}/etc/machine-id", "");
+        _dir.File($"{name}/etc/machine-id", "uninitialized\n");
         _dir.File($"{name}/etc/shadow", "root:!*:20000:0:99999:7:::\nuser:$y$j9T$salt$hash:20000:0:99999:7:::\n");
         _dir.File($"{name}/etc/apt/sources.list", "deb http://image.example/debian trixie main\n");
         _dir.File($"{name}/etc/apt/apt.conf.d/70debconf", "DPkg::Pre-Install-Pkgs {\"/usr/sbin/dpkg-preconfigure --apt || true\";};\n");

@@ -8,8 +8,8 @@ using Microsoft.Build.Utilities;
 
 namespace LiveImage.Tasks.Internal;
 
-/// <summary>A command run in the booted guest after login; with no Expect it must exit with 0.</summary>
-internal sealed record QemuBootCheck(string Command, string? Expect, TimeSpan? Timeout);
+/// <summary>A command run in the booted guest after login (as root through sudo with AsRoot); with no Expect it must exit with 0.</summary>
+internal sealed record QemuBootCheck(string Command, string? Expect, TimeSpan? Timeout, bool AsRoot = false);
 
 /// <summary>The settings shared by every boot of one BootTest.</summary>
 internal sealed record QemuBootSettings(
@@ -45,6 +45,12 @@ internal sealed record QemuBootSettings(
     /// <summary>The mirror the image's apt sources must name; empty: only check for build-time sources.</summary>
     public string ImageMirror { get; init; } = "";
     public IReadOnlyList<string> ImageAptSources { get; init; } = [];
+
+    /// <summary>The build's mirror, which an image with its own mirror must no longer name.</summary>
+    public string BuildMirror { get; init; } = "";
+
+    /// <summary>Failed units (names or globs) that do not fail the boot.</summary>
+    public IReadOnlyList<string> AllowedFailedUnits { get; init; } = [];
 
     /// <summary>Take a screenshot before qemu is stopped.</summary>
     public bool Screenshots { get; init; } = true;
@@ -483,7 +489,7 @@ internal sealed class QemuBootRun(QemuBootSettings settings, TaskLoggingHelper l
             }
         }
 
-        // Built in: the boot finished, with no unit failed (degraded passes, with the failed units named).
+        // Built in: the boot finished, with no unit failed except those the project allows.
         const string stateCheck = "systemctl is-system-running";
         var wait = QemuBuiltInChecks.SystemStateWaitSeconds(_s.BootTimeout);
         var (stateOutput, _) = RunCommand(qemu, ref position, QemuBuiltInChecks.SystemStateCommand(viaSudo, wait), ++id,
@@ -498,18 +504,19 @@ internal sealed class QemuBootRun(QemuBootSettings settings, TaskLoggingHelper l
         {
             throw Failed(stateCheck, $"the system is '{(state.Length == 0 ? $"(no answer: still starting after {wait} s?)" : state)}', not running or degraded; failed units: {units}. Output:\n{ShowOutput(stateOutput)}");
         }
+        else if (state == "degraded" && QemuBuiltInChecks.NotAllowed(failedUnits, _s.AllowedFailedUnits) is { Count: > 0 } unexpected)
+        {
+            throw Failed(stateCheck, $"the system is degraded: unit(s) {string.Join(", ", unexpected)} failed. Fix them (the serial log and 'journalctl -u <unit>' in the image say why), "
+                + "or list the units that may fail in BootTestAllowedFailedUnits");
+        }
         else if (state == "degraded") log.LogMessageFromResources(MessageImportance.High, "BootDegraded", _s.ImageName, _s.Machine.Architecture, mode.Name, units);
         else log.LogMessage(MessageImportance.Normal, $"{mode.Name}: system {state}");
 
         // Built in: apt in the image uses the image mirror only, nothing of the build.
         const string aptCheck = "apt sources";
         var (sourcesOutput, _) = RunCommand(qemu, ref position, QemuBuiltInChecks.AptSourcesCommand, ++id, _s.StepTimeout, mode, serialLog, name: aptCheck);
-        var problems = QemuBuiltInChecks.AptSourceProblems(QemuBuiltInChecks.ParseAptSources(sourcesOutput), _s.ImageMirror, _s.ImageAptSources);
-        if (problems.Count > 0)
-        {
-            throw Failed(aptCheck, (_s.ImageMirror.Length > 0 ? $"the image must use only ImageMirror '{_s.ImageMirror}': " : "the image has build-time apt sources: ")
-                + string.Join("; ", problems));
-        }
+        var problems = QemuBuiltInChecks.AptSourceProblems(QemuBuiltInChecks.ParseAptSources(sourcesOutput), _s.ImageMirror, _s.ImageAptSources, _s.BuildMirror);
+        if (problems.Count > 0) throw Failed(aptCheck, "the image's apt sources are not what it ships with: " + string.Join("; ", problems));
 
         // Built in: daemons may start (the build's policy-rc.d is gone).
         const string policyCheck = "no /usr/sbin/policy-rc.d";
@@ -519,7 +526,14 @@ internal sealed class QemuBootRun(QemuBootSettings settings, TaskLoggingHelper l
 
         foreach (var check in _s.Checks)
         {
-            var (output, exitCode) = RunCommand(qemu, ref position, check.Command, ++id, check.Timeout ?? _s.StepTimeout, mode, serialLog);
+            var command = check.Command;
+            if (check.AsRoot && !isRoot)
+            {
+                if (!viaSudo) throw Failed(check.Command, "it has AsRoot=\"true\", and the live user has no sudo (LiveUserSudo=false): drop AsRoot or set LiveUserSudo=true");
+                command = QemuBuiltInChecks.SudoPrefix + "sh -c " + QemuShellCommand.Quote(check.Command);
+            }
+            var (output, exitCode) = RunCommand(qemu, ref position, command, ++id, check.Timeout ?? _s.StepTimeout, mode, serialLog,
+                answerSudo: check.AsRoot && viaSudo, name: check.Command);
             log.LogMessage(MessageImportance.Low, $"{mode.Name}: check '{check.Command}' exited with {exitCode}:\n{output}");
             if (!string.IsNullOrEmpty(check.Expect))
             {

@@ -149,30 +149,34 @@ internal static class QemuBuiltInChecks
     }
 
     /// <summary>
-    /// What is wrong with the image's apt sources: with an image mirror, every source must be it;
-    /// without one, none may be a build-only source (a local file:, copy: or cdrom: archive, a source
-    /// on the build machine's loopback address, or one marked trusted). The image's own AptSource
-    /// URIs are always allowed: the project asked for them. Empty when all is well.
+    /// What is wrong with the image's apt sources: none may be a build-only source (a local file:,
+    /// copy: or cdrom: archive, a source on the build machine's loopback address, or one marked
+    /// trusted). With an image mirror, the main archive must be it and the build mirror must be gone;
+    /// the bootstrapped security archive stays as it was. The image's own AptSource URIs are always
+    /// allowed: the project asked for them. Empty when all is well.
     /// </summary>
-    public static IReadOnlyList<string> AptSourceProblems(IReadOnlyList<AptSource> sources, string? imageMirror, IReadOnlyList<string>? imageAptSources = null)
+    public static IReadOnlyList<string> AptSourceProblems(IReadOnlyList<AptSource> sources, string? imageMirror,
+        IReadOnlyList<string>? imageAptSources = null, string? buildMirror = null)
     {
         var problems = new List<string>();
         var mirror = string.IsNullOrWhiteSpace(imageMirror) ? null : Normalise(imageMirror);
+        var build = string.IsNullOrWhiteSpace(buildMirror) ? null : Normalise(buildMirror);
         var declared = (imageAptSources ?? []).Select(Normalise).ToHashSet(StringComparer.Ordinal);
         foreach (var s in sources)
         {
-            if (declared.Contains(Normalise(s.Uri))) continue;
-            if (mirror is not null)
-            {
-                if (Normalise(s.Uri) != mirror) problems.Add($"{s.File}: '{s.Uri}' is not the image mirror '{imageMirror}'");
-            }
-            else if (BuildOnlyReason(s) is { } why)
-            {
-                problems.Add($"{s.File}: '{s.Uri}' {why}");
-            }
+            var uri = Normalise(s.Uri);
+            if (declared.Contains(uri) || uri == mirror) continue;
+            if (mirror is not null && uri == build) problems.Add($"{s.File}: '{s.Uri}' is the build mirror, not the image mirror '{imageMirror}'");
+            else if (BuildOnlyReason(s) is { } why) problems.Add($"{s.File}: '{s.Uri}' {why}");
         }
+        if (mirror is not null && !sources.Any(s => Normalise(s.Uri) == mirror))
+            problems.Add($"no source names the image mirror '{imageMirror}'");
         return problems;
     }
+
+    /// <summary>The failed units that <paramref name="allowed"/> (names or globs with '*' and '?') does not cover.</summary>
+    public static IReadOnlyList<string> NotAllowed(IReadOnlyList<string> failedUnits, IReadOnlyList<string> allowed) =>
+        failedUnits.Where(unit => !allowed.Any(pattern => System.IO.Enumeration.FileSystemName.MatchesSimpleExpression(pattern, unit, ignoreCase: false))).ToList();
 
     private static string? BuildOnlyReason(AptSource s)
     {
