@@ -18,8 +18,6 @@ public sealed class ExtractKernel : LiveImageTask
     /// <summary>The medium's /dtb directory; emptied when neither IncludeDtb nor Dtb asks for device trees.</summary>
     public string DtbDirectory { get; set; } = "";
 
-    [Output] public string KernelVersion { get; private set; } = "";
-
     protected override void ExecuteCore()
     {
         var ns = new RootfsNamespace
@@ -37,7 +35,6 @@ public sealed class ExtractKernel : LiveImageTask
         if (result.ExitCode == 3) throw new LiveImageException("NoKernel", "/boot", KernelPackage);
         if (result.ExitCode == 4) throw new LiveImageException("DtbNotFound", Dtb, result.Tail.LastOrDefault() ?? "", KernelPackage);
         if (result.ExitCode != 0) throw new LiveImageException("ToolFailed", "kernel extraction", result.ExitCode, "kernel", result.TailText, result.LogPath);
-        KernelVersion = result.Tail.LastOrDefault() ?? "";
     }
 
     private const string Script = """

@@ -41,9 +41,6 @@ public sealed class MakeNetbootTree : LiveImageTask
     public string SyslinuxModulesDirectory { get; set; } = "/usr/lib/syslinux/modules/bios";
     public string GrubDirectory { get; set; } = "/usr/lib/grub";
 
-    /// <summary>Every file written.</summary>
-    [Output] public ITaskItem[] Files { get; private set; } = [];
-
     /// <summary>qemu user networking's address of the host, with the port -t:Serve uses by default.</summary>
     public const string DefaultServer = "10.0.2.2:8080";
 
@@ -71,7 +68,6 @@ public sealed class MakeNetbootTree : LiveImageTask
             if (Directory.Exists(staging)) Directory.Delete(staging, recursive: true);
         }
 
-        Files = Directory.GetFiles(output, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal).Select(f => (ITaskItem)new TaskItem(f)).ToArray();
         Log.LogMessage(MessageImportance.High, $"netboot [{Architecture}]: {output}/ ({NetbootConfig.FetchArgument(Server)}; 'dotnet build -t:Serve' serves it)");
         High("StageFinished", "netboot", Architecture, (DateTime.UtcNow - started).TotalSeconds);
     }

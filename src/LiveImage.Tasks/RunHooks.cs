@@ -33,14 +33,10 @@ public sealed class RunHooks : LiveImageTask
     /// <summary>Lets the stage register qemu-user's binfmt_misc handler while hooks run (and restore it after).</summary>
     public bool RegisterBinfmt { get; set; }
 
-    /// <summary>The hook layers, bottom first, for the stages above.</summary>
-    [Output] public ITaskItem[] HookLayers { get; private set; } = [];
-
     protected override void ExecuteCore()
     {
         var key = File.Exists(BaseStamp) ? File.ReadAllText(BaseStamp).Trim() : "";
         var lower = LowerLayers.Select(l => l.GetMetadata("FullPath")).ToList();
-        var layers = new List<ITaskItem>();
         var rerun = false;
         RemoveStaleLayers();
         IDisposable? emulation = null;
@@ -69,14 +65,12 @@ public sealed class RunHooks : LiveImageTask
                     Log.LogMessage(MessageImportance.Normal, $"hooks [{Architecture}]: {hook.GetMetadata("HookName")} unchanged, its layer is reused");
                 }
                 lower.Add(layer);
-                layers.Add(new TaskItem(layer));
             }
         }
         finally
         {
             emulation?.Dispose();
         }
-        HookLayers = [.. layers];
     }
 
     private void Run(ITaskItem hook, List<string> lower, string layer)

@@ -31,8 +31,8 @@ public sealed class ServeNetboot : LiveImageTask
     /// <summary>The architecture, for messages.</summary>
     public string Architecture { get; set; } = "";
 
-    /// <summary>The URL served (with the port really listened on).</summary>
-    [Output] public string Url { get; private set; } = "";
+    /// <summary>The URL served (with the port really listened on), for the log line and the unit tests.</summary>
+    internal string Url { get; private set; } = "";
 
     protected override void ExecuteCore()
     {

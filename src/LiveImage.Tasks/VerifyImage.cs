@@ -28,7 +28,7 @@ public sealed partial class VerifyImage : LiveImageTask
     public string LogFile { get; set; } = "";
 
     /// <summary>The number of errors and warnings found (for tests and the summary line).</summary>
-    [Output] public int Findings { get; private set; }
+    internal int Findings { get; private set; }
 
     private static readonly Dictionary<string, string> KernelOption = new(StringComparer.Ordinal)
     {
