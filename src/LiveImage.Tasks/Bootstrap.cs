@@ -6,7 +6,8 @@ namespace LiveImage.Tasks;
 /// <summary>
 /// Creates the base root filesystem with mmdebstrap in the bottom layer. The kernel, live-boot
 /// and the other packages the SDK needs are installed here without Recommends; the user's
-/// packages come later, through apt with Recommends (reference 000, point 12).
+/// packages come later, through apt with Recommends (the SDK's own packages need none, which keeps
+/// the base layer small; the user's task-* metapackages need theirs).
 /// </summary>
 public sealed class Bootstrap : RootfsStageTask
 {

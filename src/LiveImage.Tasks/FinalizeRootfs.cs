@@ -5,7 +5,8 @@ namespace LiveImage.Tasks;
 /// <summary>
 /// Makes the image what it ships as: the image's apt sources instead of the build mirror,
 /// daemons unblocked, apt caches and lists gone, an empty machine-id (a new one per boot),
-/// no SSH host keys (reference 000, point 16; DESIGN §3).
+/// no SSH host keys (every copy of the image would otherwise share one identity). It writes its
+/// own top layer (90-finalize), so what it changes for shipping never touches the layers below.
 /// </summary>
 public sealed class FinalizeRootfs : RootfsStageTask
 {

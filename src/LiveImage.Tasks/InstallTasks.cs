@@ -6,7 +6,8 @@ namespace LiveImage.Tasks;
 
 /// <summary>
 /// Installs the image's packages (task-* and the rest) with apt inside the image, with
-/// Recommends unless a Package item says Recommends="false" (reference 000, points 12–15).
+/// Recommends unless a Package item says Recommends="false": a task-* metapackage pulls most of
+/// its desktop or server through Recommends, so without them it would be a bare skeleton.
 /// </summary>
 public sealed partial class InstallTasks : RootfsStageTask
 {

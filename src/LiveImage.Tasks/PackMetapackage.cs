@@ -6,7 +6,7 @@ namespace LiveImage.Tasks;
 
 /// <summary>
 /// Writes a real Debian metapackage whose Depends are the image's package list, so other images
-/// (or machines) can reuse the standard live set (reference 002).
+/// (or installed machines) can get the same package set with one 'apt install'.
 /// </summary>
 public sealed class PackMetapackage : LiveImageTask
 {

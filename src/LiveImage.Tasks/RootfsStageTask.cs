@@ -5,8 +5,9 @@ namespace LiveImage.Tasks;
 
 /// <summary>
 /// Base of the tasks that change the image: each writes only its own layer, on top of the
-/// layers below it (DESIGN §3). The layer is cleared before the stage runs, so a stage that
-/// was interrupted half-way is redone, never trusted.
+/// layers below it (overlayfs), so a change reruns that stage and the ones above it, never the
+/// ones below (README, "How a build works"). The layer is cleared before the stage runs, so a
+/// stage that was interrupted half-way is redone, never trusted.
 /// </summary>
 public abstract class RootfsStageTask : LiveImageTask
 {

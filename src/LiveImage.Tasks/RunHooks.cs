@@ -10,8 +10,8 @@ namespace LiveImage.Tasks;
 /// Runs the customisation hooks in file-name order, each into a layer of its own. A hook's
 /// layer is kept when nothing at or below it changed (its key chains the stage below, every
 /// earlier hook and its own content and metadata), so editing one hook reruns only it and the
-/// hooks after it. A hook gets the image root as $1 (reference 000, point 5), or runs inside
-/// the image with RunIn="chroot".
+/// hooks after it. A hook gets the image root as $1, so it can use the host's tools on the image
+/// without entering it, or runs inside the image with RunIn="chroot".
 /// </summary>
 public sealed class RunHooks : LiveImageTask
 {

@@ -7,8 +7,8 @@ namespace LiveImage.Tasks;
 /// Squashes the image with mksquashfs, either as one filesystem.squashfs of the merged view of
 /// all layers, or (<see cref="Modules"/>) as one squashfs per layer stacked by live-boot through
 /// live/filesystem.module, so that a layer that did not change keeps its squashfs ("modular
-/// debian"). mksquashfs can fail silently and leave a few KiB of junk (reference 000, point
-/// 17): a root filesystem under 1 MiB is an error.
+/// debian"). mksquashfs can exit 0 and still leave a few KiB of junk, which
+/// would not boot: a root filesystem under 1 MiB is an error.
 /// </summary>
 public sealed class Squash : LiveImageTask
 {

@@ -7,7 +7,8 @@ using Microsoft.Build.Framework;
 namespace LiveImage.Tasks;
 
 /// <summary>
-/// Inspects a built ISO without booting or mounting it (DESIGN §5; issue 6, image verification):
+/// Inspects a built ISO without booting or mounting it (no root-owned mount to leak, and seconds
+/// instead of a boot; issue 6, image verification):
 /// xorriso reports the El Torito entries, the system area (hybrid MBR, GPT) and where each file's
 /// data lies; unsquashfs then reads the squashfs (or the per-layer modules) in place inside the
 /// ISO (-o offset) for its superblock, its file list and the few small files checked. Each finding
