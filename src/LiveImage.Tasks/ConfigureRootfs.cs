@@ -21,7 +21,7 @@ public sealed class ConfigureRootfs : RootfsStageTask
 
     protected override void RunStage()
     {
-        High("StageStarting", StageName, Architecture, $"hostname {HostName}, user '{LiveUser}'");
+        High(nameof(Strings.StageStarting), StageName, Architecture, $"hostname {HostName}, user '{LiveUser}'");
         var started = DateTime.UtcNow;
         var env = AptEnvironment();
         env["LIVEIMAGE_HOSTNAME"] = HostName;
@@ -31,7 +31,7 @@ public sealed class ConfigureRootfs : RootfsStageTask
         env["LIVEIMAGE_LOCKROOT"] = LockRootPassword ? "1" : "";
         env["LIVEIMAGE_EXPIRE"] = ExpireLivePassword ? "1" : "";
         RunChecked(Namespace().InChroot(["/bin/sh", "-c", Script], LogFile, env), "configure");
-        High("StageFinished", StageName, Architecture, (DateTime.UtcNow - started).TotalSeconds);
+        High(nameof(Strings.StageFinished), StageName, Architecture, (DateTime.UtcNow - started).TotalSeconds);
     }
 
     internal const string Script = """

@@ -32,9 +32,9 @@ public sealed class ExtractKernel : LiveImageTask
         if (dtbs.Length > 0 && Directory.Exists(dtbs)) Directory.Delete(dtbs, recursive: true);
         var env = new Dictionary<string, string> { ["LIVEIMAGE_DTB_ALL"] = IncludeDtb ? "1" : "", ["LIVEIMAGE_DTB"] = Dtb };
         var result = CreateRunner().Run(ns.OnHost(["/bin/sh", "-c", Script, "extract", output, dtbs], LogFile, env));
-        if (result.ExitCode == 3) throw new LiveImageException("NoKernel", "/boot", KernelPackage);
-        if (result.ExitCode == 4) throw new LiveImageException("DtbNotFound", Dtb, result.Tail.LastOrDefault() ?? "", KernelPackage);
-        if (result.ExitCode != 0) throw new LiveImageException("ToolFailed", "kernel extraction", result.ExitCode, "kernel", result.TailText, result.LogPath);
+        if (result.ExitCode == 3) throw new LiveImageException(nameof(Strings.NoKernel), "/boot", KernelPackage);
+        if (result.ExitCode == 4) throw new LiveImageException(nameof(Strings.DtbNotFound), Dtb, result.Tail.LastOrDefault() ?? "", KernelPackage);
+        if (result.ExitCode != 0) throw new LiveImageException(nameof(Strings.ToolFailed), "kernel extraction", result.ExitCode, "kernel", result.TailText, result.LogPath);
     }
 
     private const string Script = """

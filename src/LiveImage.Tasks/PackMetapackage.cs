@@ -33,7 +33,7 @@ public sealed class PackMetapackage : LiveImageTask
         try
         {
             var result = CreateRunner().Run(new ToolCommand("dpkg-deb", ["--root-owner-group", "--build", root, DebFile]) { LogPath = LogFile });
-            if (result.ExitCode != 0) throw new LiveImageException("ToolFailed", "dpkg-deb", result.ExitCode, "metapackage", result.TailText, result.LogPath);
+            if (result.ExitCode != 0) throw new LiveImageException(nameof(Strings.ToolFailed), "dpkg-deb", result.ExitCode, "metapackage", result.TailText, result.LogPath);
         }
         finally
         {

@@ -76,7 +76,7 @@ public sealed class RunHooks : LiveImageTask
     private void Run(ITaskItem hook, List<string> lower, string layer)
     {
         var name = hook.GetMetadata("HookName");
-        High("StageStarting", "hook " + name, Architecture, hook.GetMetadata("RunIn") == "chroot" ? "in the image (chroot)" : "on the host side, $1 = image root");
+        High(nameof(Strings.StageStarting), "hook " + name, Architecture, hook.GetMetadata("RunIn") == "chroot" ? "in the image (chroot)" : "on the host side, $1 = image root");
         var started = DateTime.UtcNow;
         RootfsStageTask.ClearDirectory(layer);
         var ns = new RootfsNamespace
@@ -98,11 +98,11 @@ public sealed class RunHooks : LiveImageTask
             ? ns.OnHost(["/bin/sh", "-c", InChrootScript, "hook", path, HelpersScript], logPath, env)
             : ns.OnHost([path, ns.MergedDirectory], logPath, env);
         var result = CreateRunner().Run(command);
-        foreach (var leftover in result.Leftovers) Log.LogWarningWithCodeFromResources("LeftoverProcess", "hook " + name, leftover);
+        foreach (var leftover in result.Leftovers) Log.LogWarningWithCodeFromResources(nameof(Strings.LeftoverProcess), "hook " + name, leftover);
         if (result.ExitCode != 0) RootfsStageTask.ThrowIfDiskFull("hook " + name, "hook " + name, layer, result);
         if (result.ExitCode != 0) ThrowIfEmulationFailure(EmulatedArchitecture, "hook " + name, result);
-        if (result.ExitCode != 0) throw new LiveImageException("HookFailed", name, result.ExitCode, result.TailText, result.LogPath);
-        High("StageFinished", "hook " + name, Architecture, (DateTime.UtcNow - started).TotalSeconds);
+        if (result.ExitCode != 0) throw new LiveImageException(nameof(Strings.HookFailed), name, result.ExitCode, result.TailText, result.LogPath);
+        High(nameof(Strings.StageFinished), "hook " + name, Architecture, (DateTime.UtcNow - started).TotalSeconds);
         RootfsStageTask.LogUsage(Log, "hook " + name, Architecture, layer, lower);
     }
 

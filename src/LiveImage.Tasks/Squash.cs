@@ -30,14 +30,14 @@ public sealed class Squash : LiveImageTask
 
     protected override void ExecuteCore()
     {
-        High("StageStarting", "squash", Architecture, Modules ? $"mksquashfs ({Compression}), one module per layer" : $"mksquashfs ({Compression})");
+        High(nameof(Strings.StageStarting), "squash", Architecture, Modules ? $"mksquashfs ({Compression}), one module per layer" : $"mksquashfs ({Compression})");
         var started = DateTime.UtcNow;
         var live = Path.GetFullPath(LiveDirectory);
         Directory.CreateDirectory(live);
         if (File.Exists(LogFile)) File.Delete(LogFile);
         if (Modules) SquashModules(live);
         else SquashMerged(live);
-        High("StageFinished", "squash", Architecture, (DateTime.UtcNow - started).TotalSeconds);
+        High(nameof(Strings.StageFinished), "squash", Architecture, (DateTime.UtcNow - started).TotalSeconds);
     }
 
     private void SquashMerged(string live)
@@ -100,17 +100,17 @@ public sealed class Squash : LiveImageTask
         {
             File.Delete(partial);
             if (DiskSpace.IsFull(result.Tail))
-                throw new LiveImageException("DiskFull", "squash", "mksquashfs", output, DiskSpace.FreeMiB(Path.GetDirectoryName(output)!), result.LogPath);
-            throw new LiveImageException("ToolFailed", "mksquashfs", result.ExitCode, "squash", result.TailText, result.LogPath);
+                throw new LiveImageException(nameof(Strings.DiskFull), "squash", "mksquashfs", output, DiskSpace.FreeMiB(Path.GetDirectoryName(output)!), result.LogPath);
+            throw new LiveImageException(nameof(Strings.ToolFailed), "mksquashfs", result.ExitCode, "squash", result.TailText, result.LogPath);
         }
         var size = File.Exists(partial) ? new FileInfo(partial).Length : 0;
         if (size < Math.Max(minimumSize, 1))
         {
             var free = new DriveInfo(Path.GetDirectoryName(output)!).AvailableFreeSpace / (1024 * 1024);
             File.Delete(partial);
-            throw new LiveImageException("SquashTooSmall", output, size, free);
+            throw new LiveImageException(nameof(Strings.SquashTooSmall), output, size, free);
         }
-        if (size > Fat32Limit) Log.LogWarningWithCodeFromResources("SquashTooLarge", output, size / (1024 * 1024));
+        if (size > Fat32Limit) Log.LogWarningWithCodeFromResources(nameof(Strings.SquashTooLarge), output, size / (1024 * 1024));
         File.Move(partial, output, overwrite: true);
         Log.LogMessage(MessageImportance.High, $"squash [{Architecture}]: {output} {size / (1024 * 1024)} MiB");
     }
