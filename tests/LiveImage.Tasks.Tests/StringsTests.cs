@@ -5,7 +5,8 @@ namespace LiveImage.Tasks.Tests;
 
 /// <summary>
 /// Strings.resx holds every message: each LIVE code names one message (codes are never reused or
-/// shared), and every message is used by the tasks or the SDK's targets.
+/// shared), every message is used by the tasks or the SDK's targets, and the tasks name messages
+/// with nameof(Strings.X), which the compiler checks, never with a string literal.
 /// </summary>
 public sealed partial class StringsTests
 {
@@ -35,8 +36,17 @@ public sealed partial class StringsTests
         var code = string.Concat(SourceFiles("*.cs").Select(File.ReadAllText));
         var targets = string.Concat(SourceFiles("*.targets", "*.props").Select(File.ReadAllText));
         var unused = Resources().Select(r => r.Name).Where(name =>
-            !Regex.IsMatch(code, $@"Strings\.{name}\b|""{name}""") && !Regex.IsMatch(targets, $@"\b{name}\b"));
+            !Regex.IsMatch(code, $@"Strings\.{name}\b") && !Regex.IsMatch(targets, $@"\b{name}\b"));
         Assert.Empty(unused);
+    }
+
+    [Fact]
+    public void TheTasksNameMessagesWithNameofNotWithLiterals()
+    {
+        var names = Resources().Select(r => r.Name).ToHashSet();
+        var literals = SourceFiles("*.cs").SelectMany(f => Literal().Matches(File.ReadAllText(f))
+            .Where(m => names.Contains(m.Groups[1].Value)).Select(m => $"{Path.GetRelativePath(Src, f)}: {m.Value}"));
+        Assert.Empty(literals);
     }
 
     private static string RepoRoot()
@@ -51,4 +61,7 @@ public sealed partial class StringsTests
 
     [GeneratedRegex(@"Code=""(LIVE\d{4})""")]
     private static partial Regex TargetsCode();
+
+    [GeneratedRegex(@"""([A-Z][A-Za-z0-9]*)""")]
+    private static partial Regex Literal();
 }
