@@ -42,10 +42,10 @@ public sealed class AcquireBuildLock : LiveImageTask
         {
             var waited = DateTime.UtcNow - started;
             if (waited.TotalSeconds >= TimeoutSeconds)
-                throw new LiveImageException("BuildLocked", path, Owner(path), (int)waited.TotalSeconds);
+                throw new LiveImageException(nameof(Strings.BuildLocked), path, Owner(path), (int)waited.TotalSeconds);
             if (!waiting)
             {
-                High("BuildLockWaiting", "lock [" + Architecture + "]", path, Owner(path), TimeoutSeconds);
+                High(nameof(Strings.BuildLockWaiting), "lock [" + Architecture + "]", path, Owner(path), TimeoutSeconds);
                 waiting = true;
             }
             CancellationToken.WaitHandle.WaitOne(PollInterval);

@@ -111,24 +111,24 @@ public sealed class BootTest : LiveImageTask
 
     protected override void ExecuteCore()
     {
-        var machine = QemuMachine.Find(Architecture) ?? throw new LiveImageException("UnknownArchitecture", Architecture, QemuMachine.Names);
+        var machine = QemuMachine.Find(Architecture) ?? throw new LiveImageException(nameof(Strings.UnknownArchitecture), Architecture, QemuMachine.Names);
         var netbootAvailable = NetbootDirectory.Trim().Length > 0 && Directory.Exists(NetbootDirectory);
         var modes = QemuBootMode.ParseList(Modes, machine, netbootAvailable);
         var accelerator = QemuAccelerator.ParseRequest(Accelerator)
-            ?? throw new LiveImageException("UnknownAccelerator", Accelerator, string.Join(", ", QemuAccelerator.Requests));
+            ?? throw new LiveImageException(nameof(Strings.UnknownAccelerator), Accelerator, string.Join(", ", QemuAccelerator.Requests));
         if (modes.Any(m => !m.IsNetwork) && !File.Exists(IsoPath)) throw new FileNotFoundException($"The ISO '{IsoPath}' does not exist.", IsoPath);
 
         var qemu = HostTools.Find(machine.Program)
-            ?? throw new LiveImageException("MissingTool", machine.Program, HostTools.PackageFor(machine.Program));
+            ?? throw new LiveImageException(nameof(Strings.MissingTool), machine.Program, HostTools.PackageFor(machine.Program));
         var setpriv = HostTools.Find("setpriv")
-            ?? throw new LiveImageException("MissingTool", "setpriv", HostTools.PackageFor("setpriv"));
+            ?? throw new LiveImageException(nameof(Strings.MissingTool), "setpriv", HostTools.PackageFor("setpriv"));
         var code = string.IsNullOrWhiteSpace(OvmfCode) ? machine.DefaultFirmwareCode : OvmfCode;
         var vars = string.IsNullOrWhiteSpace(OvmfVars) ? machine.DefaultFirmwareVars : OvmfVars;
         if (modes.Any(m => m.Firmware == QemuFirmware.Uefi))
         {
             foreach (var file in new[] { code, vars })
             {
-                if (!File.Exists(file)) throw new LiveImageException("MissingHostFile", file, machine.FirmwarePackage);
+                if (!File.Exists(file)) throw new LiveImageException(nameof(Strings.MissingHostFile), file, machine.FirmwarePackage);
             }
         }
 
@@ -175,7 +175,7 @@ public sealed class BootTest : LiveImageTask
                 {
                     var r = run.Boot(mode);
                     var accel = QemuAccelerator.Name(r.Accel);
-                    High("BootPassed", imageName, machine.Architecture, mode.Name, r.SecondsToLogin, accel);
+                    High(nameof(Strings.BootPassed), imageName, machine.Architecture, mode.Name, r.SecondsToLogin, accel);
                     var screenshot = run.ExistingScreenshot(mode);
                     var item = new TaskItem(mode.IsNetwork ? settings.NetbootDirectory! : IsoPath);
                     item.SetMetadata("Mode", mode.Name);
@@ -193,8 +193,8 @@ public sealed class BootTest : LiveImageTask
                     var message = e switch
                     {
                         LiveImageException => e.Message,
-                        OperationCanceledException => Strings.Format("Cancelled", nameof(BootTest)),
-                        _ => Strings.Format("IoFailure", nameof(BootTest), e.Message),
+                        OperationCanceledException => Strings.Format(nameof(Strings.Cancelled), nameof(BootTest)),
+                        _ => Strings.Format(nameof(Strings.IoFailure), nameof(BootTest), e.Message),
                     };
                     cases.Add(new BootCaseResult(mode.Name, BootOutcome.Failed, clock.Elapsed.TotalSeconds,
                         Code: JUnitReport.CodeOf(message), Message: message,

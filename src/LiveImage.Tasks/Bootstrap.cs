@@ -6,7 +6,8 @@ namespace LiveImage.Tasks;
 /// <summary>
 /// Creates the base root filesystem with mmdebstrap in the bottom layer. The kernel, live-boot
 /// and the other packages the SDK needs are installed here without Recommends; the user's
-/// packages come later, through apt with Recommends (reference 000, point 12).
+/// packages come later, through apt with Recommends (the SDK's own packages need none, which keeps
+/// the base layer small; the user's task-* metapackages need theirs).
 /// </summary>
 public sealed class Bootstrap : RootfsStageTask
 {
@@ -29,7 +30,7 @@ public sealed class Bootstrap : RootfsStageTask
 
     protected override void RunStage()
     {
-        High("StageStarting", StageName, Architecture, $"mmdebstrap {Suite} ({Variant})");
+        High(nameof(Strings.StageStarting), StageName, Architecture, $"mmdebstrap {Suite} ({Variant})");
         var started = DateTime.UtcNow;
         var ns = Namespace(system: false);
         // mmdebstrap keeps temporary files (a gpg home) in TMPDIR while it runs: in obj/, a killed
@@ -54,7 +55,7 @@ public sealed class Bootstrap : RootfsStageTask
             args.Add("--customize-hook=" + FetchGrubScript);
         }
         if (PackageCache.Length > 0) AddCacheHooks(args, env);
-        else if (Offline) throw new LiveImageException("OfflineWithoutCache", Suite, Architecture, "(PackageCacheDirectory is empty)");
+        else if (Offline) throw new LiveImageException(nameof(Strings.OfflineWithoutCache), Suite, Architecture, "(PackageCacheDirectory is empty)");
         if (MergedUsrHooks(env.GetValueOrDefault("LIVEIMAGE_LISTS")) is { } hooks) args.Add($"--hook-dir={hooks}");
         // one initramfs instead of two: the kernel's postinst skips it (INITRD=No), so live-boot's
         // trigger finds none to update, and it is made once at the end (minutes under emulation)
@@ -66,7 +67,7 @@ public sealed class Bootstrap : RootfsStageTask
 
         var command = ns.OnHost(args, LogFile, env);
         RunChecked(command, "mmdebstrap");
-        High("StageFinished", StageName, Architecture, (DateTime.UtcNow - started).TotalSeconds);
+        High(nameof(Strings.StageFinished), StageName, Architecture, (DateTime.UtcNow - started).TotalSeconds);
     }
 
     /// <summary>Makes the initramfs of every installed kernel, once, with live-boot's scripts in it.</summary>
@@ -121,7 +122,7 @@ public sealed class Bootstrap : RootfsStageTask
         env["LIVEIMAGE_LISTS"] = lists;
         if (Offline)
         {
-            if (!Directory.Exists(lists)) throw new LiveImageException("OfflineWithoutCache", Suite, Architecture, lists);
+            if (!Directory.Exists(lists)) throw new LiveImageException(nameof(Strings.OfflineWithoutCache), Suite, Architecture, lists);
             args.Add("--skip=update");
             args.Add("""--setup-hook=mkdir -p "$1/var/lib/apt/lists" && cp -a "$LIVEIMAGE_LISTS/." "$1/var/lib/apt/lists/" """);
         }

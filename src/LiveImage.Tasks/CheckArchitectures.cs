@@ -23,13 +23,13 @@ public sealed class CheckArchitectures : LiveImageTask
         {
             if (ProjectInputChecks.HasSeparatorTypo(entry))
             {
-                Log.LogErrorWithCodeFromResources("ArchitecturesSeparator", Architectures, entry, ProjectInputChecks.AsSemicolonList(Architectures));
+                Log.LogErrorWithCodeFromResources(nameof(Strings.ArchitecturesSeparator), Architectures, entry, ProjectInputChecks.AsSemicolonList(Architectures));
                 continue;
             }
             var arch = DebianArchitecture.Find(entry);
-            if (arch is null) Log.LogErrorWithCodeFromResources("UnknownArchitecture", entry, DebianArchitecture.Names);
+            if (arch is null) Log.LogErrorWithCodeFromResources(nameof(Strings.UnknownArchitecture), entry, DebianArchitecture.Names);
             else if (DebianSuite.IsKnown(Suite) && !ProjectInputChecks.SuiteHasArchitecture(Suite, arch.Name))
-                Log.LogErrorWithCodeFromResources("ArchitectureNotInSuite", Suite, arch.Name, ProjectInputChecks.SuitesWithArchitecture(arch.Name));
+                Log.LogErrorWithCodeFromResources(nameof(Strings.ArchitectureNotInSuite), Suite, arch.Name, ProjectInputChecks.SuitesWithArchitecture(arch.Name));
         }
         ResolveLiveImageConfiguration.CheckMisspeltProperties(Log, ProjectFile, SdkFiles);
     }

@@ -3,7 +3,8 @@ using Microsoft.Build.Framework;
 namespace LiveImage.Tasks;
 
 /// <summary>
-/// Hostname, daemon block, live user and root lock (reference 000, point 11). Values travel in
+/// Hostname, daemon block (policy-rc.d, so no package starts a service in the build), live user
+/// and root lock. Values travel in
 /// the environment, so the password never appears on a command line or in a log.
 /// </summary>
 public sealed class ConfigureRootfs : RootfsStageTask
@@ -15,12 +16,12 @@ public sealed class ConfigureRootfs : RootfsStageTask
     public string LivePasswordFile { get; set; } = "";
     public bool LiveUserSudo { get; set; } = true;
     public bool LockRootPassword { get; set; } = true;
-    /// <summary>Blank password that must be changed at the first login (reference 000, point 11).</summary>
+    /// <summary>Blank password that must be changed at the first login, for images handed to a user who sets their own.</summary>
     public bool ExpireLivePassword { get; set; }
 
     protected override void RunStage()
     {
-        High("StageStarting", StageName, Architecture, $"hostname {HostName}, user '{LiveUser}'");
+        High(nameof(Strings.StageStarting), StageName, Architecture, $"hostname {HostName}, user '{LiveUser}'");
         var started = DateTime.UtcNow;
         var env = AptEnvironment();
         env["LIVEIMAGE_HOSTNAME"] = HostName;
@@ -30,7 +31,7 @@ public sealed class ConfigureRootfs : RootfsStageTask
         env["LIVEIMAGE_LOCKROOT"] = LockRootPassword ? "1" : "";
         env["LIVEIMAGE_EXPIRE"] = ExpireLivePassword ? "1" : "";
         RunChecked(Namespace().InChroot(["/bin/sh", "-c", Script], LogFile, env), "configure");
-        High("StageFinished", StageName, Architecture, (DateTime.UtcNow - started).TotalSeconds);
+        High(nameof(Strings.StageFinished), StageName, Architecture, (DateTime.UtcNow - started).TotalSeconds);
     }
 
     internal const string Script = """

@@ -13,7 +13,7 @@ public sealed class CopyIncludeFiles : RootfsStageTask
 
     protected override void RunStage()
     {
-        High("StageStarting", StageName, Architecture, $"{Files.Length} file(s)");
+        High(nameof(Strings.StageStarting), StageName, Architecture, $"{Files.Length} file(s)");
         if (Files.Length == 0) return;
         // a manifest of source, destination, owner lines read by the copying shell in the namespace
         var manifest = Path.Combine(Path.GetFullPath(ScratchDirectory), "includes.manifest");

@@ -18,8 +18,6 @@ public sealed class ExtractKernel : LiveImageTask
     /// <summary>The medium's /dtb directory; emptied when neither IncludeDtb nor Dtb asks for device trees.</summary>
     public string DtbDirectory { get; set; } = "";
 
-    [Output] public string KernelVersion { get; private set; } = "";
-
     protected override void ExecuteCore()
     {
         var ns = new RootfsNamespace
@@ -34,10 +32,9 @@ public sealed class ExtractKernel : LiveImageTask
         if (dtbs.Length > 0 && Directory.Exists(dtbs)) Directory.Delete(dtbs, recursive: true);
         var env = new Dictionary<string, string> { ["LIVEIMAGE_DTB_ALL"] = IncludeDtb ? "1" : "", ["LIVEIMAGE_DTB"] = Dtb };
         var result = CreateRunner().Run(ns.OnHost(["/bin/sh", "-c", Script, "extract", output, dtbs], LogFile, env));
-        if (result.ExitCode == 3) throw new LiveImageException("NoKernel", "/boot", KernelPackage);
-        if (result.ExitCode == 4) throw new LiveImageException("DtbNotFound", Dtb, result.Tail.LastOrDefault() ?? "", KernelPackage);
-        if (result.ExitCode != 0) throw new LiveImageException("ToolFailed", "kernel extraction", result.ExitCode, "kernel", result.TailText, result.LogPath);
-        KernelVersion = result.Tail.LastOrDefault() ?? "";
+        if (result.ExitCode == 3) throw new LiveImageException(nameof(Strings.NoKernel), "/boot", KernelPackage);
+        if (result.ExitCode == 4) throw new LiveImageException(nameof(Strings.DtbNotFound), Dtb, result.Tail.LastOrDefault() ?? "", KernelPackage);
+        if (result.ExitCode != 0) throw new LiveImageException(nameof(Strings.ToolFailed), "kernel extraction", result.ExitCode, "kernel", result.TailText, result.LogPath);
     }
 
     private const string Script = """

@@ -20,7 +20,7 @@ public sealed class FinalizeRootfs : RootfsStageTask
 
     protected override void RunStage()
     {
-        High("StageStarting", StageName, Architecture, ImageMirror.Length > 0 ? $"image sources {ImageMirror}" : "image sources as bootstrapped");
+        High(nameof(Strings.StageStarting), StageName, Architecture, ImageMirror.Length > 0 ? $"image sources {ImageMirror}" : "image sources as bootstrapped");
         var started = DateTime.UtcNow;
         var env = AptEnvironment();
         env["LIVEIMAGE_MIRROR"] = ImageMirror;
@@ -33,7 +33,7 @@ public sealed class FinalizeRootfs : RootfsStageTask
         env["LIVEIMAGE_BUILD_ONLY_SOURCES"] = string.Join(' ', sources.Where(s => !s.InImage).Select(s => s.Name));
         RunChecked(Namespace().InChroot(["/bin/sh", "-c", Script], LogFile, env), "finalize");
         if (ManifestFile.Length > 0) WriteManifest();
-        High("StageFinished", StageName, Architecture, (DateTime.UtcNow - started).TotalSeconds);
+        High(nameof(Strings.StageFinished), StageName, Architecture, (DateTime.UtcNow - started).TotalSeconds);
     }
 
     private void WriteManifest()

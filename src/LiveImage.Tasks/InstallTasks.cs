@@ -6,7 +6,8 @@ namespace LiveImage.Tasks;
 
 /// <summary>
 /// Installs the image's packages (task-* and the rest) with apt inside the image, with
-/// Recommends unless a Package item says Recommends="false" (reference 000, points 12–15).
+/// Recommends unless a Package item says Recommends="false": a task-* metapackage pulls most of
+/// its desktop or server through Recommends, so without them it would be a bare skeleton.
 /// </summary>
 public sealed partial class InstallTasks : RootfsStageTask
 {
@@ -18,7 +19,7 @@ public sealed partial class InstallTasks : RootfsStageTask
     protected override void RunStage()
     {
         var names = string.Join(' ', Packages.Select(p => p.ItemSpec));
-        High("StageStarting", StageName, Architecture, names.Length > 0 ? $"apt-get install {names}" : "no packages");
+        High(nameof(Strings.StageStarting), StageName, Architecture, names.Length > 0 ? $"apt-get install {names}" : "no packages");
         var started = DateTime.UtcNow;
         var ns = Namespace();
         AddAptSources(ns);
@@ -31,7 +32,7 @@ public sealed partial class InstallTasks : RootfsStageTask
             var summary = result.Tail.LastOrDefault(l => l.Contains("newly installed", StringComparison.Ordinal));
             if (summary is not null) Log.LogMessage(MessageImportance.High, $"{StageName} [{Architecture}]: {summary.Trim()}");
         }
-        High("StageFinished", StageName, Architecture, (DateTime.UtcNow - started).TotalSeconds);
+        High(nameof(Strings.StageFinished), StageName, Architecture, (DateTime.UtcNow - started).TotalSeconds);
     }
 
     /// <summary>
@@ -76,9 +77,9 @@ public sealed partial class InstallTasks : RootfsStageTask
     {
         ThrowIfDiskFull(StageName, what, Layer, result);
         if (what == AptSourceUpdate)
-            throw new LiveImageException("AptSourceUpdateFailed", string.Join(", ", AptSources.Select(s => s.ItemSpec)), StageName, result.TailText, result.LogPath);
+            throw new LiveImageException(nameof(Strings.AptSourceUpdateFailed), string.Join(", ", AptSources.Select(s => s.ItemSpec)), StageName, result.TailText, result.LogPath);
         if (FindMissingPackage(FullLog(result)) is { } name)
-            throw new LiveImageException("PackageNotFound", name, Suite, Architecture, StageName, result.LogPath);
+            throw new LiveImageException(nameof(Strings.PackageNotFound), name, Suite, Architecture, StageName, result.LogPath);
         base.OnFailure(result, what);
     }
 

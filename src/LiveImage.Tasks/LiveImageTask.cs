@@ -32,15 +32,15 @@ public abstract class LiveImageTask : Microsoft.Build.Utilities.Task, ICancelabl
         }
         catch (OperationCanceledException)
         {
-            Log.LogErrorWithCodeFromResources("Cancelled", GetType().Name);
+            Log.LogErrorWithCodeFromResources(nameof(Strings.Cancelled), GetType().Name);
         }
         catch (IOException e) when (DiskSpace.IsFull([e.Message]))
         {
-            Log.LogErrorWithCodeFromResources("DiskFullWriting", GetType().Name, e.Message, DiskSpace.FreeMiB(DiskSpace.PathIn(e.Message) ?? "."));
+            Log.LogErrorWithCodeFromResources(nameof(Strings.DiskFullWriting), GetType().Name, e.Message, DiskSpace.FreeMiB(DiskSpace.PathIn(e.Message) ?? "."));
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            Log.LogErrorWithCodeFromResources("IoFailure", GetType().Name, e.Message);
+            Log.LogErrorWithCodeFromResources(nameof(Strings.IoFailure), GetType().Name, e.Message);
         }
         return !Log.HasLoggedErrors;
     }
@@ -61,7 +61,7 @@ public abstract class LiveImageTask : Microsoft.Build.Utilities.Task, ICancelabl
     private protected IDisposable? OpenEmulation(string emulatedArchitecture, bool register)
     {
         if (emulatedArchitecture.Length == 0) return null;
-        var arch = DebianArchitecture.Find(emulatedArchitecture) ?? throw new LiveImageException("UnknownArchitecture", emulatedArchitecture, DebianArchitecture.Names);
+        var arch = DebianArchitecture.Find(emulatedArchitecture) ?? throw new LiveImageException(nameof(Strings.UnknownArchitecture), emulatedArchitecture, DebianArchitecture.Names);
         return BinfmtSession.Open(arch, register, Log, CancellationToken);
     }
 
@@ -71,7 +71,7 @@ public abstract class LiveImageTask : Microsoft.Build.Utilities.Task, ICancelabl
         if (emulatedArchitecture.Length == 0) return;
         var log = File.Exists(result.LogPath) ? File.ReadAllText(result.LogPath) : result.TailText;
         if (MaintainerScriptFailure.Find(log) is { } failure)
-            throw new LiveImageException("EmulatedMaintainerScriptFailed", failure.Package, failure.Script, failure.Outcome,
+            throw new LiveImageException(nameof(Strings.EmulatedMaintainerScriptFailed), failure.Package, failure.Script, failure.Outcome,
                 emulatedArchitecture, DebianArchitecture.Host, stage, result.TailText, result.LogPath);
     }
 }

@@ -41,8 +41,8 @@ public sealed class MakeIsoHybrid : LiveImageTask
 
     protected override void ExecuteCore()
     {
-        var arch = DebianArchitecture.Find(Architecture) ?? throw new LiveImageException("UnknownArchitecture", Architecture, DebianArchitecture.Names);
-        High("StageStarting", "iso", Architecture, $"xorriso, volume {VolumeId}");
+        var arch = DebianArchitecture.Find(Architecture) ?? throw new LiveImageException(nameof(Strings.UnknownArchitecture), Architecture, DebianArchitecture.Names);
+        High(nameof(Strings.StageStarting), "iso", Architecture, $"xorriso, volume {VolumeId}");
         var started = DateTime.UtcNow;
         var staging = Path.GetFullPath(StagingDirectory).TrimEnd('/');
         if (File.Exists(LogFile)) File.Delete(LogFile);
@@ -60,7 +60,7 @@ public sealed class MakeIsoHybrid : LiveImageTask
         xorriso.AddRange(["-output", output + ".tmp", staging]);
         Run(new ToolCommand("xorriso", xorriso) { LogPath = LogFile }, "xorriso");
         File.Move(output + ".tmp", output, overwrite: true);
-        High("StageFinished", "iso", Architecture, (DateTime.UtcNow - started).TotalSeconds);
+        High(nameof(Strings.StageFinished), "iso", Architecture, (DateTime.UtcNow - started).TotalSeconds);
     }
 
     private static void WriteDiskInfo(string staging, string id)
@@ -141,6 +141,6 @@ public sealed class MakeIsoHybrid : LiveImageTask
     private void Run(ToolCommand command, string what)
     {
         var result = CreateRunner().Run(command);
-        if (result.ExitCode != 0) throw new LiveImageException("ToolFailed", what, result.ExitCode, "iso", result.TailText, result.LogPath);
+        if (result.ExitCode != 0) throw new LiveImageException(nameof(Strings.ToolFailed), what, result.ExitCode, "iso", result.TailText, result.LogPath);
     }
 }

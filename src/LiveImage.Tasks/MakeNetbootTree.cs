@@ -41,20 +41,17 @@ public sealed class MakeNetbootTree : LiveImageTask
     public string SyslinuxModulesDirectory { get; set; } = "/usr/lib/syslinux/modules/bios";
     public string GrubDirectory { get; set; } = "/usr/lib/grub";
 
-    /// <summary>Every file written.</summary>
-    [Output] public ITaskItem[] Files { get; private set; } = [];
-
     /// <summary>qemu user networking's address of the host, with the port -t:Serve uses by default.</summary>
     public const string DefaultServer = "10.0.2.2:8080";
 
     protected override void ExecuteCore()
     {
-        var arch = DebianArchitecture.Find(Architecture) ?? throw new LiveImageException("UnknownArchitecture", Architecture, DebianArchitecture.Names);
-        if (!NetbootConfig.IsValidServer(Server)) throw new LiveImageException("InvalidNetbootServer", Server);
-        if (Modules) throw new LiveImageException("NetbootNeedsOneSquashfs");
+        var arch = DebianArchitecture.Find(Architecture) ?? throw new LiveImageException(nameof(Strings.UnknownArchitecture), Architecture, DebianArchitecture.Names);
+        if (!NetbootConfig.IsValidServer(Server)) throw new LiveImageException(nameof(Strings.InvalidNetbootServer), Server);
+        if (Modules) throw new LiveImageException(nameof(Strings.NetbootNeedsOneSquashfs));
         if (ValidateOnly) return;
 
-        High("StageStarting", "netboot", Architecture, $"netboot folder, fetch from http://{Server}/");
+        High(nameof(Strings.StageStarting), "netboot", Architecture, $"netboot folder, fetch from http://{Server}/");
         var started = DateTime.UtcNow;
         var output = Path.GetFullPath(OutputDirectory).TrimEnd('/');
         var staging = output + ".tmp";
@@ -71,9 +68,8 @@ public sealed class MakeNetbootTree : LiveImageTask
             if (Directory.Exists(staging)) Directory.Delete(staging, recursive: true);
         }
 
-        Files = Directory.GetFiles(output, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal).Select(f => (ITaskItem)new TaskItem(f)).ToArray();
         Log.LogMessage(MessageImportance.High, $"netboot [{Architecture}]: {output}/ ({NetbootConfig.FetchArgument(Server)}; 'dotnet build -t:Serve' serves it)");
-        High("StageFinished", "netboot", Architecture, (DateTime.UtcNow - started).TotalSeconds);
+        High(nameof(Strings.StageFinished), "netboot", Architecture, (DateTime.UtcNow - started).TotalSeconds);
     }
 
     private void Fill(string dir, DebianArchitecture arch)
@@ -83,7 +79,7 @@ public sealed class MakeNetbootTree : LiveImageTask
         foreach (var name in new[] { NetbootConfig.Kernel, NetbootConfig.Initrd, NetbootConfig.Squashfs })
         {
             var source = Path.Combine(live, name);
-            if (!File.Exists(source)) throw new LiveImageException("NetbootInputMissing", source);
+            if (!File.Exists(source)) throw new LiveImageException(nameof(Strings.NetbootInputMissing), source);
             if (FileLinks.LinkOrCopy(source, Path.Combine(dir, name))) links++;
         }
         Log.LogMessage(MessageImportance.Normal, $"netboot [{Architecture}]: kernel, initrd and squashfs {(links == 3 ? "hard-linked" : "copied")} from {live}");
@@ -98,12 +94,12 @@ public sealed class MakeNetbootTree : LiveImageTask
         if (arch.GrubEfiTarget is not null && arch.EfiBootFile is not null)
         {
             var modules = Path.Combine(GrubDirectory.Length > 0 ? GrubDirectory : "/usr/lib/grub", arch.GrubEfiTarget);
-            if (!Directory.Exists(modules)) throw new LiveImageException("MissingHostFile", modules, HostTools.PackageFor(modules));
+            if (!Directory.Exists(modules)) throw new LiveImageException(nameof(Strings.MissingHostFile), modules, HostTools.PackageFor(modules));
             var image = Path.Combine(dir, arch.EfiBootFile.ToLowerInvariant());
             var result = CreateRunner().Run(new ToolCommand("grub-mkimage",
                 ["-O", arch.GrubEfiTarget, "-d", modules, "-o", image, "-p", NetbootConfig.GrubPrefix, .. NetbootConfig.GrubNetModules])
                 { LogPath = LogFile.Length > 0 ? LogFile : null });
-            if (result.ExitCode != 0) throw new LiveImageException("ToolFailed", "grub-mkimage", result.ExitCode, "netboot", result.TailText, result.LogPath);
+            if (result.ExitCode != 0) throw new LiveImageException(nameof(Strings.ToolFailed), "grub-mkimage", result.ExitCode, "netboot", result.TailText, result.LogPath);
             Write(dir, NetbootConfig.GrubConfig, NetbootConfig.Grub(entries, MenuTimeoutSeconds));
         }
         Write(dir, NetbootConfig.IpxeScript, NetbootConfig.Ipxe(entries[0], Server));
@@ -111,7 +107,7 @@ public sealed class MakeNetbootTree : LiveImageTask
 
     private static void CopyHostFile(string path, string dir)
     {
-        if (!File.Exists(path)) throw new LiveImageException("MissingHostFile", path, HostTools.PackageFor(path));
+        if (!File.Exists(path)) throw new LiveImageException(nameof(Strings.MissingHostFile), path, HostTools.PackageFor(path));
         File.Copy(path, Path.Combine(dir, Path.GetFileName(path)), overwrite: true);
     }
 

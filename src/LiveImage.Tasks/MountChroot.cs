@@ -24,7 +24,7 @@ public sealed class MountChroot : RootfsStageTask
             ? ns.InChroot(["/bin/sh", "-c", Command], LogFile, AptEnvironment())
             : ns.OnHost(["/bin/sh", "-c", Command], LogFile, AptEnvironment());
         var result = CreateRunner().Run(command);
-        foreach (var leftover in result.Leftovers) Log.LogWarningWithCodeFromResources("LeftoverProcess", Command, leftover);
-        if (result.ExitCode != 0) throw new Internal.LiveImageException("CommandFailed", Command, result.ExitCode, result.TailText, result.LogPath);
+        foreach (var leftover in result.Leftovers) Log.LogWarningWithCodeFromResources(nameof(Strings.LeftoverProcess), Command, leftover);
+        if (result.ExitCode != 0) throw new Internal.LiveImageException(nameof(Strings.CommandFailed), Command, result.ExitCode, result.TailText, result.LogPath);
     }
 }

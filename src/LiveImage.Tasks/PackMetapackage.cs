@@ -6,7 +6,7 @@ namespace LiveImage.Tasks;
 
 /// <summary>
 /// Writes a real Debian metapackage whose Depends are the image's package list, so other images
-/// (or machines) can reuse the standard live set (reference 002).
+/// (or installed machines) can get the same package set with one 'apt install'.
 /// </summary>
 public sealed class PackMetapackage : LiveImageTask
 {
@@ -33,7 +33,7 @@ public sealed class PackMetapackage : LiveImageTask
         try
         {
             var result = CreateRunner().Run(new ToolCommand("dpkg-deb", ["--root-owner-group", "--build", root, DebFile]) { LogPath = LogFile });
-            if (result.ExitCode != 0) throw new LiveImageException("ToolFailed", "dpkg-deb", result.ExitCode, "metapackage", result.TailText, result.LogPath);
+            if (result.ExitCode != 0) throw new LiveImageException(nameof(Strings.ToolFailed), "dpkg-deb", result.ExitCode, "metapackage", result.TailText, result.LogPath);
         }
         finally
         {

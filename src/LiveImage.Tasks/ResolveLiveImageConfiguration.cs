@@ -87,14 +87,14 @@ public sealed partial class ResolveLiveImageConfiguration : LiveImageTask
         var assembly = typeof(ResolveLiveImageConfiguration).Assembly;
         Log.LogMessage(MessageImportance.Normal, $"LiveImage.Sdk tasks {assembly.Location} (build {assembly.ManifestModule.ModuleVersionId})");
         var arch = DebianArchitecture.Find(Architecture);
-        if (arch is null) Error("UnknownArchitecture", Architecture, DebianArchitecture.Names);
+        if (arch is null) Error(nameof(Strings.UnknownArchitecture), Architecture, DebianArchitecture.Names);
         CheckSuite();
         if (arch is not null && DebianSuite.IsKnown(Suite) && !ProjectInputChecks.SuiteHasArchitecture(Suite, arch.Name))
-            Error("ArchitectureNotInSuite", Suite, arch.Name, ProjectInputChecks.SuitesWithArchitecture(arch.Name));
+            Error(nameof(Strings.ArchitectureNotInSuite), Suite, arch.Name, ProjectInputChecks.SuitesWithArchitecture(arch.Name));
         CheckMisspeltProperties(Log, ProjectFile, SdkFiles);
         CheckSplashImage();
-        if (ImageVersion.Length > 0 && !NuGetVersion.TryParse(ImageVersion, out _)) Error("InvalidImageVersion", ImageVersion);
-        if (VolumeId.Length > 32) Error("VolumeIdTooLong", VolumeId, VolumeId.Length);
+        if (ImageVersion.Length > 0 && !NuGetVersion.TryParse(ImageVersion, out _)) Error(nameof(Strings.InvalidImageVersion), ImageVersion);
+        if (VolumeId.Length > 32) Error(nameof(Strings.VolumeIdTooLong), VolumeId, VolumeId.Length);
         CheckMirror(nameof(BuildMirror), BuildMirror);
         CheckMirror(nameof(ImageMirror), ImageMirror);
         ResolveUser();
@@ -105,9 +105,9 @@ public sealed partial class ResolveLiveImageConfiguration : LiveImageTask
         if (arch is not null) CheckDeviceTrees(arch);
         if (Log.HasLoggedErrors) return;
 
-        if (RequireRoot && !IsRoot()) Error("NotRoot");
+        if (RequireRoot && !IsRoot()) Error(nameof(Strings.NotRoot));
         foreach (var (name, package) in HostTools.Missing([.. RequiredHostTools, .. ResolveArchitectureTools(arch!)], ToolSearchPath))
-            Error(name.StartsWith('/') ? "MissingHostFile" : "MissingTool", name, package);
+            Error(name.StartsWith('/') ? nameof(Strings.MissingHostFile) : nameof(Strings.MissingTool), name, package);
         KernelPackage = arch!.KernelPackage;
         ResolvedImageMirror = ImageMirror.Length > 0 ? ImageMirror : BuildMirror;
     }
@@ -175,24 +175,24 @@ public sealed partial class ResolveLiveImageConfiguration : LiveImageTask
         if (!IncludeDtb && Dtb.Length == 0) return;
         if (!arch.HasDeviceTrees)
         {
-            Error("DtbWithoutDeviceTrees", arch.Name, string.Join(", ", DebianArchitecture.All.Where(a => a.HasDeviceTrees).Select(a => a.Name)));
+            Error(nameof(Strings.DtbWithoutDeviceTrees), arch.Name, string.Join(", ", DebianArchitecture.All.Where(a => a.HasDeviceTrees).Select(a => a.Name)));
             return;
         }
         if (Dtb.Length > 0 && (Dtb.StartsWith('/') || !Dtb.EndsWith(".dtb", StringComparison.Ordinal) || Dtb.Split('/').Any(p => p is "" or "." or "..")))
-            Error("InvalidDtb", Dtb);
+            Error(nameof(Strings.InvalidDtb), Dtb);
     }
 
     private void CheckSuite()
     {
-        if (Suite.Trim().Length == 0) Error("EmptySuite", DebianSuite.Names);
-        else if (!DebianSuite.IsKnown(Suite)) Error("UnknownSuite", Suite, DebianSuite.Names);
+        if (Suite.Trim().Length == 0) Error(nameof(Strings.EmptySuite), DebianSuite.Names);
+        else if (!DebianSuite.IsKnown(Suite)) Error(nameof(Strings.UnknownSuite), Suite, DebianSuite.Names);
     }
 
     private void CheckMirror(string property, string value)
     {
         if (value.Length == 0) return;
         if (!Uri.TryCreate(value, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https" or "file"))
-            Error("InvalidMirror", property, value);
+            Error(nameof(Strings.InvalidMirror), property, value);
     }
 
     /// <summary>Accepts LiveUser="user/live" (vmdebootstrap's --user form) as well as separate properties.</summary>
@@ -206,8 +206,8 @@ public sealed partial class ResolveLiveImageConfiguration : LiveImageTask
             password = user[(slash + 1)..];
             user = user[..slash];
         }
-        if (user.Length > 0 && !UserName().IsMatch(user)) Error("InvalidLiveUser", user);
-        if (password.IndexOfAny(['\n', '\r', ':']) >= 0) Error("InvalidLivePassword");
+        if (user.Length > 0 && !UserName().IsMatch(user)) Error(nameof(Strings.InvalidLiveUser), user);
+        if (password.IndexOfAny(['\n', '\r', ':']) >= 0) Error(nameof(Strings.InvalidLivePassword));
         ResolvedLiveUser = user;
         if (LivePasswordFile.Length > 0)
         {
@@ -230,7 +230,7 @@ public sealed partial class ResolveLiveImageConfiguration : LiveImageTask
             var name = item.ItemSpec.Trim();
             // apt accepts name:arch and name=version; only the name part is checked here
             var bare = name.Split('=', ':')[0];
-            if (!PackageName().IsMatch(bare)) { Error("InvalidPackageName", name); continue; }
+            if (!PackageName().IsMatch(bare)) { Error(nameof(Strings.InvalidPackageName), name); continue; }
             var resolved = new TaskItem(name);
             item.CopyMetadataTo(resolved);
             resolved.SetMetadata("Recommends", item.GetMetadata("Recommends").Equals("false", StringComparison.OrdinalIgnoreCase) ? "false" : "true");
@@ -247,7 +247,7 @@ public sealed partial class ResolveLiveImageConfiguration : LiveImageTask
         {
             var (entry, error, args) = AptSourceEntry.Parse(item, Suite, directory);
             if (entry is null) Error(error!, args);
-            else if (result.Any(r => r.ItemSpec == entry.Name)) Error("AptSourceInvalid", entry.Name, "another AptSource has the same name");
+            else if (result.Any(r => r.ItemSpec == entry.Name)) Error(nameof(Strings.AptSourceInvalid), entry.Name, "another AptSource has the same name");
             else result.Add(entry.ToItem());
         }
         return [.. result];
@@ -263,13 +263,13 @@ public sealed partial class ResolveLiveImageConfiguration : LiveImageTask
         {
             var hook = ordered[i];
             var path = hook.GetMetadata("FullPath");
-            if (!File.Exists(path)) { Error("HookMissing", hook.ItemSpec, path); continue; }
-            if (!IsBelowProject(path)) { Error("HookOutsideProject", hook.ItemSpec, path, Path.GetFullPath(ProjectDirectory)); continue; }
-            if ((File.GetUnixFileMode(path) & UnixFileMode.UserExecute) == 0) { Error("HookNotExecutable", hook.ItemSpec); continue; }
+            if (!File.Exists(path)) { Error(nameof(Strings.HookMissing), hook.ItemSpec, path); continue; }
+            if (!IsBelowProject(path)) { Error(nameof(Strings.HookOutsideProject), hook.ItemSpec, path, Path.GetFullPath(ProjectDirectory)); continue; }
+            if ((File.GetUnixFileMode(path) & UnixFileMode.UserExecute) == 0) { Error(nameof(Strings.HookNotExecutable), hook.ItemSpec); continue; }
             if (!CheckHookContent(hook.ItemSpec, path)) continue;
             var runIn = hook.GetMetadata("RunIn");
             runIn = runIn.Length == 0 ? "host" : runIn.ToLowerInvariant();
-            if (runIn is not ("host" or "chroot")) { Error("InvalidRunIn", hook.ItemSpec, hook.GetMetadata("RunIn")); continue; }
+            if (runIn is not ("host" or "chroot")) { Error(nameof(Strings.InvalidRunIn), hook.ItemSpec, hook.GetMetadata("RunIn")); continue; }
             var resolved = new TaskItem(path);
             hook.CopyMetadataTo(resolved);
             resolved.SetMetadata("RunIn", runIn);
@@ -298,14 +298,14 @@ public sealed partial class ResolveLiveImageConfiguration : LiveImageTask
         var elf = head.SequenceEqual((ReadOnlySpan<byte>)[0x7F, (byte)'E', (byte)'L', (byte)'F']);
         if (!head.StartsWith("#!"u8) && !elf)
         {
-            Error("HookNoShebang", spec);
+            Error(nameof(Strings.HookNoShebang), spec);
             return false;
         }
         var crlf = bytes.AsSpan().IndexOf("\r\n"u8);
         if (crlf >= 0 && !elf)
         {
             var line = 1 + bytes.AsSpan(0, crlf).Count((byte)'\n');
-            Error("HookCrlf", spec, line);
+            Error(nameof(Strings.HookCrlf), spec, line);
             return false;
         }
         return true;
@@ -320,7 +320,7 @@ public sealed partial class ResolveLiveImageConfiguration : LiveImageTask
         foreach (var m in ProjectInputChecks.MisspeltProperties(projectFile, known))
         {
             // coded like every other warning, but placed at the property's line in the project
-            var code = log.ExtractMessageCode(log.FormatResourceString("MisspeltProperty", m.Name, m.Suggestion), out var text);
+            var code = log.ExtractMessageCode(log.FormatResourceString(nameof(Strings.MisspeltProperty), m.Name, m.Suggestion), out var text);
             log.LogWarning(null, code, null, projectFile, m.Line, m.Column, 0, 0, text);
         }
     }
@@ -331,15 +331,15 @@ public sealed partial class ResolveLiveImageConfiguration : LiveImageTask
         var path = Path.GetFullPath(SplashImage, ProjectDirectory.Length > 0 ? Path.GetFullPath(ProjectDirectory) : Directory.GetCurrentDirectory());
         var size = File.Exists(path) ? ProjectInputChecks.PngSize(path) : null;
         if (size is null)
-            Error("SplashImageNotPng", SplashImage, File.Exists(path) ? "is not a PNG file" : "does not exist");
+            Error(nameof(Strings.SplashImageNotPng), SplashImage, File.Exists(path) ? "is not a PNG file" : "does not exist");
         else if (size.Value.Width != ProjectInputChecks.SplashWidth || size.Value.Height != ProjectInputChecks.SplashHeight)
-            Log.LogWarningWithCodeFromResources("SplashImageSize", SplashImage, size.Value.Width, size.Value.Height);
+            Log.LogWarningWithCodeFromResources(nameof(Strings.SplashImageSize), SplashImage, size.Value.Width, size.Value.Height);
     }
 
     private void CheckIncludeFiles()
     {
         foreach (var file in IncludeFiles)
-            if (!File.Exists(file.GetMetadata("FullPath"))) Error("IncludeFileMissing", file.ItemSpec);
+            if (!File.Exists(file.GetMetadata("FullPath"))) Error(nameof(Strings.IncludeFileMissing), file.ItemSpec);
     }
 
     private bool AppliesToArchitecture(ITaskItem item)

@@ -5,8 +5,9 @@ namespace LiveImage.Tasks;
 
 /// <summary>
 /// Base of the tasks that change the image: each writes only its own layer, on top of the
-/// layers below it (DESIGN §3). The layer is cleared before the stage runs, so a stage that
-/// was interrupted half-way is redone, never trusted.
+/// layers below it (overlayfs), so a change reruns that stage and the ones above it, never the
+/// ones below (README, "How a build works"). The layer is cleared before the stage runs, so a
+/// stage that was interrupted half-way is redone, never trusted.
 /// </summary>
 public abstract class RootfsStageTask : LiveImageTask
 {
@@ -67,7 +68,7 @@ public abstract class RootfsStageTask : LiveImageTask
         var own = LayerUsage.Bytes(layer);
         var total = layers.Sum(LayerUsage.Bytes);
         var packages = LayerUsage.InstalledPackages(Enumerable.Reverse(layers));
-        log.LogMessageFromResources(MessageImportance.High, "StageUsage", stage, architecture, LayerUsage.MiB(own), LayerUsage.MiB(total), packages?.ToString() ?? "no");
+        log.LogMessageFromResources(MessageImportance.High, nameof(Strings.StageUsage), stage, architecture, LayerUsage.MiB(own), LayerUsage.MiB(total), packages?.ToString() ?? "no");
     }
 
     /// <summary>
@@ -99,7 +100,7 @@ public abstract class RootfsStageTask : LiveImageTask
         {
             throw DiskFull(StageName, $"{what} (writing its log)", e.Message, Layer, command.LogPath ?? LogFile);
         }
-        foreach (var leftover in result.Leftovers) Log.LogWarningWithCodeFromResources("LeftoverProcess", what, leftover);
+        foreach (var leftover in result.Leftovers) Log.LogWarningWithCodeFromResources(nameof(Strings.LeftoverProcess), what, leftover);
         if (result.ExitCode != 0) OnFailure(result, what);
         return result;
     }
@@ -110,7 +111,7 @@ public abstract class RootfsStageTask : LiveImageTask
         ThrowIfDiskFull(StageName, what, Layer, result);
         ThrowIfMirrorUnreachable(StageName, result);
         ThrowIfEmulationFailure(EmulatedArchitecture, StageName, result);
-        throw new LiveImageException("ToolFailed", what, result.ExitCode, StageName, result.TailText, result.LogPath);
+        throw new LiveImageException(nameof(Strings.ToolFailed), what, result.ExitCode, StageName, result.TailText, result.LogPath);
     }
 
     /// <summary>The whole log of a failed run: the line that tells the cause is often far above the tail.</summary>
@@ -130,14 +131,14 @@ public abstract class RootfsStageTask : LiveImageTask
     {
         try { ClearDirectory(layer); }
         catch (IOException) { /* the next run clears it */ }
-        return new LiveImageException("StageDiskFull", stage, what, symptom, Path.GetFullPath(layer), DiskSpace.FreeMiB(layer), logPath);
+        return new LiveImageException(nameof(Strings.StageDiskFull), stage, what, symptom, Path.GetFullPath(layer), DiskSpace.FreeMiB(layer), logPath);
     }
 
     /// <summary>LIVE2018 when apt could not reach the package mirror, naming it.</summary>
     internal static void ThrowIfMirrorUnreachable(string stage, ToolResult result)
     {
         if (MirrorFailure.Find(FullLog(result)) is { } failure)
-            throw new LiveImageException("MirrorUnreachable", failure.Mirror, stage, failure.Reason, result.LogPath);
+            throw new LiveImageException(nameof(Strings.MirrorUnreachable), failure.Mirror, stage, failure.Reason, result.LogPath);
     }
 
     internal static void ClearDirectory(string path)

@@ -10,8 +10,8 @@ namespace LiveImage.Tasks;
 /// Runs the customisation hooks in file-name order, each into a layer of its own. A hook's
 /// layer is kept when nothing at or below it changed (its key chains the stage below, every
 /// earlier hook and its own content and metadata), so editing one hook reruns only it and the
-/// hooks after it. A hook gets the image root as $1 (reference 000, point 5), or runs inside
-/// the image with RunIn="chroot".
+/// hooks after it. A hook gets the image root as $1, so it can use the host's tools on the image
+/// without entering it, or runs inside the image with RunIn="chroot".
 /// </summary>
 public sealed class RunHooks : LiveImageTask
 {
@@ -33,14 +33,10 @@ public sealed class RunHooks : LiveImageTask
     /// <summary>Lets the stage register qemu-user's binfmt_misc handler while hooks run (and restore it after).</summary>
     public bool RegisterBinfmt { get; set; }
 
-    /// <summary>The hook layers, bottom first, for the stages above.</summary>
-    [Output] public ITaskItem[] HookLayers { get; private set; } = [];
-
     protected override void ExecuteCore()
     {
         var key = File.Exists(BaseStamp) ? File.ReadAllText(BaseStamp).Trim() : "";
         var lower = LowerLayers.Select(l => l.GetMetadata("FullPath")).ToList();
-        var layers = new List<ITaskItem>();
         var rerun = false;
         RemoveStaleLayers();
         IDisposable? emulation = null;
@@ -69,20 +65,18 @@ public sealed class RunHooks : LiveImageTask
                     Log.LogMessage(MessageImportance.Normal, $"hooks [{Architecture}]: {hook.GetMetadata("HookName")} unchanged, its layer is reused");
                 }
                 lower.Add(layer);
-                layers.Add(new TaskItem(layer));
             }
         }
         finally
         {
             emulation?.Dispose();
         }
-        HookLayers = [.. layers];
     }
 
     private void Run(ITaskItem hook, List<string> lower, string layer)
     {
         var name = hook.GetMetadata("HookName");
-        High("StageStarting", "hook " + name, Architecture, hook.GetMetadata("RunIn") == "chroot" ? "in the image (chroot)" : "on the host side, $1 = image root");
+        High(nameof(Strings.StageStarting), "hook " + name, Architecture, hook.GetMetadata("RunIn") == "chroot" ? "in the image (chroot)" : "on the host side, $1 = image root");
         var started = DateTime.UtcNow;
         RootfsStageTask.ClearDirectory(layer);
         var ns = new RootfsNamespace
@@ -104,11 +98,11 @@ public sealed class RunHooks : LiveImageTask
             ? ns.OnHost(["/bin/sh", "-c", InChrootScript, "hook", path, HelpersScript], logPath, env)
             : ns.OnHost([path, ns.MergedDirectory], logPath, env);
         var result = CreateRunner().Run(command);
-        foreach (var leftover in result.Leftovers) Log.LogWarningWithCodeFromResources("LeftoverProcess", "hook " + name, leftover);
+        foreach (var leftover in result.Leftovers) Log.LogWarningWithCodeFromResources(nameof(Strings.LeftoverProcess), "hook " + name, leftover);
         if (result.ExitCode != 0) RootfsStageTask.ThrowIfDiskFull("hook " + name, "hook " + name, layer, result);
         if (result.ExitCode != 0) ThrowIfEmulationFailure(EmulatedArchitecture, "hook " + name, result);
-        if (result.ExitCode != 0) throw new LiveImageException("HookFailed", name, result.ExitCode, result.TailText, result.LogPath);
-        High("StageFinished", "hook " + name, Architecture, (DateTime.UtcNow - started).TotalSeconds);
+        if (result.ExitCode != 0) throw new LiveImageException(nameof(Strings.HookFailed), name, result.ExitCode, result.TailText, result.LogPath);
+        High(nameof(Strings.StageFinished), "hook " + name, Architecture, (DateTime.UtcNow - started).TotalSeconds);
         RootfsStageTask.LogUsage(Log, "hook " + name, Architecture, layer, lower);
     }
 

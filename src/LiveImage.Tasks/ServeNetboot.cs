@@ -31,15 +31,15 @@ public sealed class ServeNetboot : LiveImageTask
     /// <summary>The architecture, for messages.</summary>
     public string Architecture { get; set; } = "";
 
-    /// <summary>The URL served (with the port really listened on).</summary>
-    [Output] public string Url { get; private set; } = "";
+    /// <summary>The URL served (with the port really listened on), for the log line and the unit tests.</summary>
+    internal string Url { get; private set; } = "";
 
     protected override void ExecuteCore()
     {
         var directory = Path.GetFullPath(Directory);
-        if (!NetbootEnabled || !System.IO.Directory.Exists(directory)) throw new LiveImageException("NetbootFolderMissing", directory);
-        if (!IPAddress.TryParse(Address, out var address)) throw new LiveImageException("ServeFailed", $"{Address}:{Port}", "not an IP address");
-        if (Port is < 0 or > 65535) throw new LiveImageException("ServeFailed", $"{Address}:{Port}", "not a port number");
+        if (!NetbootEnabled || !System.IO.Directory.Exists(directory)) throw new LiveImageException(nameof(Strings.NetbootFolderMissing), directory);
+        if (!IPAddress.TryParse(Address, out var address)) throw new LiveImageException(nameof(Strings.ServeFailed), $"{Address}:{Port}", "not an IP address");
+        if (Port is < 0 or > 65535) throw new LiveImageException(nameof(Strings.ServeFailed), $"{Address}:{Port}", "not a port number");
 
         StaticHttpServer server;
         try
@@ -48,13 +48,13 @@ public sealed class ServeNetboot : LiveImageTask
         }
         catch (SocketException e)
         {
-            throw new LiveImageException("ServeFailed", $"{Address}:{Port}", e.Message);
+            throw new LiveImageException(nameof(Strings.ServeFailed), $"{Address}:{Port}", e.Message);
         }
         using (server)
         {
             var host = address.AddressFamily == AddressFamily.InterNetworkV6 ? $"[{address}]" : address.ToString();
             Url = $"http://{host}:{server.Port.ToString(CultureInfo.InvariantCulture)}/";
-            High("Serving", directory, Url, Architecture);
+            High(nameof(Strings.Serving), directory, Url, Architecture);
             var pxelinux = Path.Combine(directory, "pxelinux.0");
             if (File.Exists(pxelinux) && IPAddress.IsLoopback(address))
             {
@@ -64,7 +64,7 @@ public sealed class ServeNetboot : LiveImageTask
             }
             var limit = Seconds > 0 ? TimeSpan.FromSeconds(Seconds) : Timeout.InfiniteTimeSpan;
             var cancelled = CancellationToken.WaitHandle.WaitOne(limit);
-            High("ServeStopped", Url, server.RequestCount, cancelled ? "cancelled" : $"after {Seconds} s");
+            High(nameof(Strings.ServeStopped), Url, server.RequestCount, cancelled ? "cancelled" : $"after {Seconds} s");
         }
     }
 }

@@ -7,8 +7,8 @@ namespace LiveImage.Tasks;
 /// Squashes the image with mksquashfs, either as one filesystem.squashfs of the merged view of
 /// all layers, or (<see cref="Modules"/>) as one squashfs per layer stacked by live-boot through
 /// live/filesystem.module, so that a layer that did not change keeps its squashfs ("modular
-/// debian"). mksquashfs can fail silently and leave a few KiB of junk (reference 000, point
-/// 17): a root filesystem under 1 MiB is an error.
+/// debian"). mksquashfs can exit 0 and still leave a few KiB of junk, which
+/// would not boot: a root filesystem under 1 MiB is an error.
 /// </summary>
 public sealed class Squash : LiveImageTask
 {
@@ -30,14 +30,14 @@ public sealed class Squash : LiveImageTask
 
     protected override void ExecuteCore()
     {
-        High("StageStarting", "squash", Architecture, Modules ? $"mksquashfs ({Compression}), one module per layer" : $"mksquashfs ({Compression})");
+        High(nameof(Strings.StageStarting), "squash", Architecture, Modules ? $"mksquashfs ({Compression}), one module per layer" : $"mksquashfs ({Compression})");
         var started = DateTime.UtcNow;
         var live = Path.GetFullPath(LiveDirectory);
         Directory.CreateDirectory(live);
         if (File.Exists(LogFile)) File.Delete(LogFile);
         if (Modules) SquashModules(live);
         else SquashMerged(live);
-        High("StageFinished", "squash", Architecture, (DateTime.UtcNow - started).TotalSeconds);
+        High(nameof(Strings.StageFinished), "squash", Architecture, (DateTime.UtcNow - started).TotalSeconds);
     }
 
     private void SquashMerged(string live)
@@ -100,17 +100,17 @@ public sealed class Squash : LiveImageTask
         {
             File.Delete(partial);
             if (DiskSpace.IsFull(result.Tail))
-                throw new LiveImageException("DiskFull", "squash", "mksquashfs", output, DiskSpace.FreeMiB(Path.GetDirectoryName(output)!), result.LogPath);
-            throw new LiveImageException("ToolFailed", "mksquashfs", result.ExitCode, "squash", result.TailText, result.LogPath);
+                throw new LiveImageException(nameof(Strings.DiskFull), "squash", "mksquashfs", output, DiskSpace.FreeMiB(Path.GetDirectoryName(output)!), result.LogPath);
+            throw new LiveImageException(nameof(Strings.ToolFailed), "mksquashfs", result.ExitCode, "squash", result.TailText, result.LogPath);
         }
         var size = File.Exists(partial) ? new FileInfo(partial).Length : 0;
         if (size < Math.Max(minimumSize, 1))
         {
             var free = new DriveInfo(Path.GetDirectoryName(output)!).AvailableFreeSpace / (1024 * 1024);
             File.Delete(partial);
-            throw new LiveImageException("SquashTooSmall", output, size, free);
+            throw new LiveImageException(nameof(Strings.SquashTooSmall), output, size, free);
         }
-        if (size > Fat32Limit) Log.LogWarningWithCodeFromResources("SquashTooLarge", output, size / (1024 * 1024));
+        if (size > Fat32Limit) Log.LogWarningWithCodeFromResources(nameof(Strings.SquashTooLarge), output, size / (1024 * 1024));
         File.Move(partial, output, overwrite: true);
         Log.LogMessage(MessageImportance.High, $"squash [{Architecture}]: {output} {size / (1024 * 1024)} MiB");
     }

@@ -12,17 +12,14 @@ public sealed class SummarizeImages : LiveImageTask
     /// <summary>The inner builds' outputs: the ISO, with metadata Architecture and Seconds.</summary>
     public ITaskItem[] Images { get; set; } = [];
 
-    /// <summary>The table's lines, for tests and callers.</summary>
-    [Output] public string[] Lines { get; private set; } = [];
-
     protected override void ExecuteCore()
     {
-        Lines = [.. Table(Images.Select(i => (
+        string[] lines = [.. Table(Images.Select(i => (
             i.GetMetadata("Architecture"),
             i.GetMetadata("FullPath"),
             File.Exists(i.GetMetadata("FullPath")) ? new FileInfo(i.GetMetadata("FullPath")).Length : (long?)null,
             double.TryParse(i.GetMetadata("Seconds"), NumberStyles.Float, CultureInfo.InvariantCulture, out var s) ? s : (double?)null)))];
-        foreach (var line in Lines) Log.LogMessage(MessageImportance.High, line);
+        foreach (var line in lines) Log.LogMessage(MessageImportance.High, line);
     }
 
     internal static IEnumerable<string> Table(IEnumerable<(string Architecture, string Iso, long? Bytes, double? Seconds)> rows)

@@ -7,7 +7,8 @@ using Microsoft.Build.Framework;
 namespace LiveImage.Tasks;
 
 /// <summary>
-/// Inspects a built ISO without booting or mounting it (DESIGN §5; issue 6, image verification):
+/// Inspects a built ISO without booting or mounting it (no root-owned mount to leak, and seconds
+/// instead of a boot; issue 6, image verification):
 /// xorriso reports the El Torito entries, the system area (hybrid MBR, GPT) and where each file's
 /// data lies; unsquashfs then reads the squashfs (or the per-layer modules) in place inside the
 /// ISO (-o offset) for its superblock, its file list and the few small files checked. Each finding
@@ -28,7 +29,7 @@ public sealed partial class VerifyImage : LiveImageTask
     public string LogFile { get; set; } = "";
 
     /// <summary>The number of errors and warnings found (for tests and the summary line).</summary>
-    [Output] public int Findings { get; private set; }
+    internal int Findings { get; private set; }
 
     private static readonly Dictionary<string, string> KernelOption = new(StringComparer.Ordinal)
     {
@@ -42,15 +43,15 @@ public sealed partial class VerifyImage : LiveImageTask
     protected override void ExecuteCore()
     {
         _iso = Path.GetFullPath(IsoPath);
-        High("StageStarting", "verify", Architecture, _iso);
+        High(nameof(Strings.StageStarting), "verify", Architecture, _iso);
         var started = DateTime.UtcNow;
         if (LogFile.Length > 0 && File.Exists(LogFile)) File.Delete(LogFile);
-        if (!File.Exists(_iso)) throw new LiveImageException("CannotInspectImage", _iso, "the file does not exist");
+        if (!File.Exists(_iso)) throw new LiveImageException(nameof(Strings.CannotInspectImage), _iso, "the file does not exist");
 
         var report = ReadIsoReport();
         CheckBootRecords(report);
         foreach (var name in new[] { "/live/vmlinuz", "/live/initrd.img" })
-            if (!report.Files.TryGetValue(name, out var f) || f.Size == 0) Error("KernelNotInIso", _iso, name);
+            if (!report.Files.TryGetValue(name, out var f) || f.Size == 0) Error(nameof(Strings.KernelNotInIso), _iso, name);
 
         _modules = RootFilesystemModules(report);
         if (_modules.Count > 0 && _modules.All(CheckSuperblock))
@@ -61,7 +62,7 @@ public sealed partial class VerifyImage : LiveImageTask
             if (kernelVersion is not null) CheckKernelReadsSquashfs(tree, kernelVersion);
             CheckShippingState(tree);
         }
-        High("StageFinished", "verify", Architecture, (DateTime.UtcNow - started).TotalSeconds);
+        High(nameof(Strings.StageFinished), "verify", Architecture, (DateTime.UtcNow - started).TotalSeconds);
         Log.LogMessage(MessageImportance.High, $"verify [{Architecture}]: {(Findings == 0 ? "no findings" : $"{Findings} finding(s)")}");
     }
 
@@ -82,7 +83,7 @@ public sealed partial class VerifyImage : LiveImageTask
     private IsoReport ReadIsoReport()
     {
         var run = Capture("xorriso", ["-indev", _iso, "-report_el_torito", "plain", "-report_system_area", "plain", "-find", "/", "-type", "f", "-exec", "report_lba", "--"]);
-        if (run.ExitCode != 0) throw new LiveImageException("CannotInspectImage", _iso, $"xorriso exit code {run.ExitCode}: {Tail(run.Error)}");
+        if (run.ExitCode != 0) throw new LiveImageException(nameof(Strings.CannotInspectImage), _iso, $"xorriso exit code {run.ExitCode}: {Tail(run.Error)}");
         return IsoReport.Parse((run.Output + "\n" + run.Error).Split('\n'));
     }
 
@@ -91,14 +92,14 @@ public sealed partial class VerifyImage : LiveImageTask
         var arch = DebianArchitecture.Find(Architecture);
         var bios = arch?.HasBios ?? true;
         var uefi = arch?.GrubEfiTarget is not null;
-        if (bios && !report.BootPlatforms.Contains("BIOS")) Error("IsoBootRecordMissing", _iso, "a BIOS El Torito boot entry (isolinux)", "boot from a CD with BIOS");
-        if (uefi && !report.BootPlatforms.Contains("UEFI")) Error("IsoBootRecordMissing", _iso, "a UEFI El Torito boot entry (the EFI system image)", "boot from a CD with UEFI");
+        if (bios && !report.BootPlatforms.Contains("BIOS")) Error(nameof(Strings.IsoBootRecordMissing), _iso, "a BIOS El Torito boot entry (isolinux)", "boot from a CD with BIOS");
+        if (uefi && !report.BootPlatforms.Contains("UEFI")) Error(nameof(Strings.IsoBootRecordMissing), _iso, "a UEFI El Torito boot entry (the EFI system image)", "boot from a CD with UEFI");
         if (bios && !(report.SystemArea.Contains("MBR", StringComparison.Ordinal) && report.HasMbrPartitionTable))
-            Error("IsoBootRecordMissing", _iso, "an isohybrid MBR", "boot from a USB stick with BIOS");
+            Error(nameof(Strings.IsoBootRecordMissing), _iso, "an isohybrid MBR", "boot from a USB stick with BIOS");
         // the SDK makes the GPT with the isohybrid MBR (-isohybrid-gpt-basdat needs -isohybrid-mbr): an
         // architecture without BIOS boot (arm64, armhf) gets no partition table yet, so it is not checked there
         if (uefi && bios && !report.HasGpt && !report.SystemArea.Contains("GPT", StringComparison.Ordinal))
-            Error("IsoBootRecordMissing", _iso, "a GPT with the EFI system partition", "boot from a USB stick with UEFI");
+            Error(nameof(Strings.IsoBootRecordMissing), _iso, "a GPT with the EFI system partition", "boot from a USB stick with UEFI");
     }
 
     /// <summary>live/filesystem.squashfs, or the modules live/filesystem.module lists (bottom first), as live-boot finds them.</summary>
@@ -111,13 +112,13 @@ public sealed partial class VerifyImage : LiveImageTask
             foreach (var name in names)
             {
                 if (report.Files.TryGetValue("/live/" + name, out var module)) modules.Add(module);
-                else Error("NoRootFilesystemInIso", _iso, $"live/{Squash.ModuleList} lists {name}, which is not in live/");
+                else Error(nameof(Strings.NoRootFilesystemInIso), _iso, $"live/{Squash.ModuleList} lists {name}, which is not in live/");
             }
-            if (modules.Count == 0 && names.Length == 0) Error("NoRootFilesystemInIso", _iso, $"live/{Squash.ModuleList} is empty");
+            if (modules.Count == 0 && names.Length == 0) Error(nameof(Strings.NoRootFilesystemInIso), _iso, $"live/{Squash.ModuleList} is empty");
             return modules.Count == names.Length ? modules : [];
         }
         if (report.Files.TryGetValue("/live/filesystem.squashfs", out var squashfs)) return [squashfs];
-        Error("NoRootFilesystemInIso", _iso, $"live/ has neither filesystem.squashfs nor {Squash.ModuleList}");
+        Error(nameof(Strings.NoRootFilesystemInIso), _iso, $"live/ has neither filesystem.squashfs nor {Squash.ModuleList}");
         return [];
     }
 
@@ -138,17 +139,17 @@ public sealed partial class VerifyImage : LiveImageTask
         var text = run.Output + run.Error;
         if (run.ExitCode != 0 || !text.Contains("Found a valid SQUASHFS", StringComparison.Ordinal))
         {
-            Error("SquashfsBroken", module.Path, _iso, Tail(text));
+            Error(nameof(Strings.SquashfsBroken), module.Path, _iso, Tail(text));
             return false;
         }
         if (Regex.Match(text, @"Filesystem size (\d+) bytes") is { Success: true } size && long.Parse(size.Groups[1].Value) > module.Size)
         {
-            Error("SquashfsBroken", module.Path, _iso, $"the superblock says {size.Groups[1].Value} bytes, the file has {module.Size}: it is truncated");
+            Error(nameof(Strings.SquashfsBroken), module.Path, _iso, $"the superblock says {size.Groups[1].Value} bytes, the file has {module.Size}: it is truncated");
             return false;
         }
         var compressor = Regex.Match(text, @"^Compression (\S+)", RegexOptions.Multiline) is { Success: true } c ? c.Groups[1].Value : "";
         if (Compression.Length > 0 && !string.Equals(compressor, Compression, StringComparison.OrdinalIgnoreCase))
-            Error("SquashfsCompressorMismatch", module.Path, compressor, Compression);
+            Error(nameof(Strings.SquashfsCompressorMismatch), module.Path, compressor, Compression);
         _compressor = compressor;
         return true;
     }
@@ -158,7 +159,7 @@ public sealed partial class VerifyImage : LiveImageTask
     private string List(IsoFile module)
     {
         var run = Capture("unsquashfs", ["-lln", "-d", "", "-o", module.Offset.ToString(), _iso]);
-        if (run.ExitCode != 0) throw new LiveImageException("CannotInspectImage", _iso, $"unsquashfs -lln of {module.Path}, exit code {run.ExitCode}: {Tail(run.Error)}");
+        if (run.ExitCode != 0) throw new LiveImageException(nameof(Strings.CannotInspectImage), _iso, $"unsquashfs -lln of {module.Path}, exit code {run.ExitCode}: {Tail(run.Error)}");
         return run.Output;
     }
 
@@ -176,7 +177,7 @@ public sealed partial class VerifyImage : LiveImageTask
         if (init is null || !init.IsFile || !init.IsExecutable)
         {
             var link = tree.Get("/sbin/init") ?? tree.Get("/usr/sbin/init");
-            Error("NoInit", link?.LinkTarget is { } target ? $"a symlink to {target}, which is missing" : "missing");
+            Error(nameof(Strings.NoInit), link?.LinkTarget is { } target ? $"a symlink to {target}, which is missing" : "missing");
         }
     }
 
@@ -190,7 +191,7 @@ public sealed partial class VerifyImage : LiveImageTask
             .ToList();
         if (kernels.Count == 0)
         {
-            Error("NoKernel", "/boot", "linux-image-" + (DebianArchitecture.Find(Architecture)?.KernelFlavour ?? Architecture));
+            Error(nameof(Strings.NoKernel), "/boot", "linux-image-" + (DebianArchitecture.Find(Architecture)?.KernelFlavour ?? Architecture));
             return null;
         }
         var shippedSize = report.Files.TryGetValue("/live/vmlinuz", out var shipped) ? shipped.Size : -1;
@@ -198,7 +199,7 @@ public sealed partial class VerifyImage : LiveImageTask
             ?? kernels.Select(k => k.Version).OrderBy(v => v, VersionComparer.Instance).Last();
         var modules = tree.Resolve("/lib/modules/" + version);
         if (modules is not { IsDirectory: true } || tree.Resolve($"/lib/modules/{version}/modules.dep") is null)
-            Error("NoKernelModules", version, $"/lib/modules/{version}");
+            Error(nameof(Strings.NoKernelModules), version, $"/lib/modules/{version}");
         return version;
     }
 
@@ -207,7 +208,7 @@ public sealed partial class VerifyImage : LiveImageTask
         if (!KernelOption.TryGetValue(_compressor, out var option)) return;
         if (tree.Resolve($"/boot/config-{version}") is not { IsFile: true } config || Cat(config) is not { } text) return;
         if (!Regex.IsMatch(text, $"^{option}=y", RegexOptions.Multiline))
-            Error("KernelCannotReadSquashfs", version, _compressor, option);
+            Error(nameof(Strings.KernelCannotReadSquashfs), version, _compressor, option);
     }
 
     // ---- the state the image ships in -----------------------------------------------------------
@@ -216,16 +217,16 @@ public sealed partial class VerifyImage : LiveImageTask
 
     private void CheckShippingState(SquashfsTree tree)
     {
-        if (tree.Resolve("/usr/sbin/policy-rc.d") is not null) Error("PolicyRcdInImage");
+        if (tree.Resolve("/usr/sbin/policy-rc.d") is not null) Error(nameof(Strings.PolicyRcdInImage));
 
         CheckApt(tree);
 
         // the finalize stage writes "uninitialized\n" (every boot a first boot); older images have an empty file
         if (tree.Resolve("/etc/machine-id") is { IsFile: true, Size: > 0 and not UninitializedMachineIdSize } machineId)
-            Warning("MachineIdNotEmpty", machineId.Size);
+            Warning(nameof(Strings.MachineIdNotEmpty), machineId.Size);
 
         var hostKeys = tree.Below("/etc/ssh").Where(e => Path.GetFileName(e.Path).StartsWith("ssh_host_", StringComparison.Ordinal)).Select(e => e.Path).ToList();
-        if (hostKeys.Count > 0) Error("SshHostKeysInImage", string.Join(", ", hostKeys));
+        if (hostKeys.Count > 0) Error(nameof(Strings.SshHostKeysInImage), string.Join(", ", hostKeys));
 
         if (LockRootPassword && tree.Resolve("/etc/shadow") is { IsFile: true } shadow && Cat(shadow) is { } text)
         {
@@ -233,7 +234,7 @@ public sealed partial class VerifyImage : LiveImageTask
             var password = root?.Split(':') is { Length: > 1 } fields ? fields[1] : null;
             // usermod --lock prefixes '!'; '*' (or '!*') means no password at all; empty means login without one
             if (password is not null && !(password.StartsWith('!') || password.StartsWith('*')))
-                Error("RootNotLocked", password.Length == 0 ? "has an empty password (login without one)" : "has a usable password");
+                Error(nameof(Strings.RootNotLocked), password.Length == 0 ? "has an empty password (login without one)" : "has a usable password");
         }
     }
 
@@ -252,9 +253,9 @@ public sealed partial class VerifyImage : LiveImageTask
                 var content = line.Trim();
                 if (content.StartsWith('#') || content.StartsWith("//", StringComparison.Ordinal)) continue;
                 if (checkMirror && content.Contains(buildMirror, StringComparison.OrdinalIgnoreCase))
-                    Warning("BuildMirrorInImage", buildMirror, entry.Path, lineNumber);
+                    Warning(nameof(Strings.BuildMirrorInImage), buildMirror, entry.Path, lineNumber);
                 if (isConf && ProxySetting().Match(content) is { Success: true } proxy && !IsNoProxy(proxy.Groups["value"].Value))
-                    Warning("ProxyInImage", entry.Path, lineNumber, content);
+                    Warning(nameof(Strings.ProxyInImage), entry.Path, lineNumber, content);
             }
         }
     }
@@ -283,7 +284,7 @@ public sealed partial class VerifyImage : LiveImageTask
         Log.LogMessage(MessageImportance.Low, display);
         Process process;
         try { process = Process.Start(psi)!; }
-        catch (System.ComponentModel.Win32Exception) { throw new LiveImageException("MissingTool", program, HostTools.PackageFor(program)); }
+        catch (System.ComponentModel.Win32Exception) { throw new LiveImageException(nameof(Strings.MissingTool), program, HostTools.PackageFor(program)); }
         using (process)
         using (CancellationToken.Register(() => { try { process.Kill(true); } catch (InvalidOperationException) { } }))
         {

@@ -3,21 +3,13 @@ using System.Diagnostics;
 namespace LiveImage.Sdk.Tests;
 
 /// <summary>
-/// Bad input and a killed build, on copies of the built minimal sample (layers included), so
-/// each test reruns only the stages it is about.
+/// A package apt cannot find and a killed build, on copies of the built minimal sample (layers
+/// included), so each test reruns only the stages it is about. Input that fails before any stage
+/// is tested in LiveImage.Targets.Tests.
 /// </summary>
 [Collection(MinimalImageCollection.Name)]
 public sealed class FailureTests(MinimalImageFixture image, ITestOutputHelper output)
 {
-    [Fact]
-    public void UnknownArchitectureFailsAtOnceWithLIVE1001()
-    {
-        var result = image.Workspace.Build(image.CopyOfBuiltImage("bad-arch"), output, "-p:Architecture=amd46");
-        Assert.False(result.Succeeded);
-        Assert.Contains("error LIVE1001: Architecture 'amd46'", result.Output);
-        Assert.DoesNotContain("bootstrap [", result.Output);
-    }
-
     [Fact]
     public void PackageAptCannotFindIsLIVE2011NamingIt()
     {

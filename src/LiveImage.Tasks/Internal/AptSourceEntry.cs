@@ -47,18 +47,18 @@ internal sealed partial record AptSourceEntry(
     public static (AptSourceEntry? Entry, string? Error, object[] Args) Parse(ITaskItem item, string defaultSuite, string projectDirectory)
     {
         var name = item.ItemSpec.Trim();
-        if (!SourceName().IsMatch(name)) return (null, "AptSourceInvalid", [name, "its name (the Include) must be lower-case letters, digits, '.', '_' or '-'"]);
+        if (!SourceName().IsMatch(name)) return (null, nameof(Strings.AptSourceInvalid), [name, "its name (the Include) must be lower-case letters, digits, '.', '_' or '-'"]);
         var uri = item.GetMetadata("Uri").Trim();
         var web = System.Uri.TryCreate(uri, UriKind.Absolute, out var parsed) && parsed.Scheme is "http" or "https" && parsed.Host.Length > 0;
         if (!web && !uri.StartsWith("file:/", StringComparison.Ordinal))
-            return (null, "AptSourceInvalid", [name, $"Uri '{uri}' is not an http://, https:// or file:/ URL of the archive"]);
+            return (null, nameof(Strings.AptSourceInvalid), [name, $"Uri '{uri}' is not an http://, https:// or file:/ URL of the archive"]);
         var suites = Words(item.GetMetadata("Suites"));
         if (suites.Length == 0) suites = defaultSuite;
         var components = Words(item.GetMetadata("Components"));
         // a flat repository ("Suites: ./") has no components; every other source needs one
         if (components.Length == 0 && !suites.EndsWith('/')) components = "main";
         if (suites.EndsWith('/') && components.Length > 0)
-            return (null, "AptSourceInvalid", [name, $"Suites '{suites}' is a flat repository path, which takes no Components"]);
+            return (null, nameof(Strings.AptSourceInvalid), [name, $"Suites '{suites}' is a flat repository path, which takes no Components"]);
         var use = item.GetMetadata("Use").Trim().ToLowerInvariant() switch
         {
             "" or "both" => AptSourceUse.Both,
@@ -66,7 +66,7 @@ internal sealed partial record AptSourceEntry(
             "image" => AptSourceUse.Image,
             _ => (AptSourceUse?)null,
         };
-        if (use is null) return (null, "AptSourceInvalid", [name, $"Use '{item.GetMetadata("Use")}' is not build, image or both"]);
+        if (use is null) return (null, nameof(Strings.AptSourceInvalid), [name, $"Use '{item.GetMetadata("Use")}' is not build, image or both"]);
         var trusted = item.GetMetadata("Trusted").Equals("true", StringComparison.OrdinalIgnoreCase);
 
         string? keyPath = null;
@@ -74,8 +74,8 @@ internal sealed partial record AptSourceEntry(
         if (key.Length > 0)
         {
             keyPath = Path.GetFullPath(key, projectDirectory);
-            if (!File.Exists(keyPath)) return (null, "AptSourceKey", [name, key, "does not exist"]);
-            if (!IsOpenPgpKey(keyPath)) return (null, "AptSourceKey", [name, key, "is not an OpenPGP public key (an ASCII-armoured .asc, or a binary keyring as 'gpg --export' writes it)"]);
+            if (!File.Exists(keyPath)) return (null, nameof(Strings.AptSourceKey), [name, key, "does not exist"]);
+            if (!IsOpenPgpKey(keyPath)) return (null, nameof(Strings.AptSourceKey), [name, key, "is not an OpenPGP public key (an ASCII-armoured .asc, or a binary keyring as 'gpg --export' writes it)"]);
         }
         return (new AptSourceEntry(name, uri, suites, components, keyPath, trusted, use.Value) { KeyName = key }, null, []);
     }

@@ -54,9 +54,9 @@ internal sealed class BinfmtSession : IDisposable
         try
         {
             var failure = session.WaitUntilReady(cancellation);
-            if (failure is not null) throw new LiveImageException("BinfmtRegisterFailed", handler, arch.Name, failure);
+            if (failure is not null) throw new LiveImageException(nameof(Strings.BinfmtRegisterFailed), handler, arch.Name, failure);
             if (Binfmt.Check(handler) is { } problem)
-                throw new LiveImageException("BinfmtNotReady", arch.Name, DebianArchitecture.Host, problem.Reason, problem.Command);
+                throw new LiveImageException(nameof(Strings.BinfmtNotReady), arch.Name, DebianArchitecture.Host, problem.Reason, problem.Command);
             return session;
         }
         catch
@@ -96,7 +96,7 @@ internal sealed class BinfmtSession : IDisposable
         catch (System.ComponentModel.Win32Exception)
         {
             process.Dispose();
-            throw new LiveImageException("MissingTool", "setsid", HostTools.PackageFor("setsid"));
+            throw new LiveImageException(nameof(Strings.MissingTool), "setsid", HostTools.PackageFor("setsid"));
         }
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
@@ -145,7 +145,7 @@ internal sealed class BinfmtSession : IDisposable
         if (line.StartsWith("changed: ", StringComparison.Ordinal) || line.StartsWith("restored: ", StringComparison.Ordinal))
             _log.LogMessage(MessageImportance.Low, $"binfmt [{_handler}]: {line}");
         else if (line.StartsWith("WARNING ", StringComparison.Ordinal))
-            _log.LogWarningWithCodeFromResources("BinfmtRestoreFailed", _handler, line["WARNING ".Length..], StateDirectory);
+            _log.LogWarningWithCodeFromResources(nameof(Strings.BinfmtRestoreFailed), _handler, line["WARNING ".Length..], StateDirectory);
         else
             _log.LogMessage(MessageImportance.Low, $"binfmt [{_handler}]: {line}");
     }
@@ -172,7 +172,7 @@ internal sealed class BinfmtSession : IDisposable
         }
         catch (OperationCanceledException)
         {
-            _log.LogWarningWithCodeFromResources("BinfmtRestoreFailed", _handler, $"the guard (pid {_guard.Id}) did not finish within {StopTimeout.TotalSeconds:0} s; it keeps running and restores when it can", StateDirectory);
+            _log.LogWarningWithCodeFromResources(nameof(Strings.BinfmtRestoreFailed), _handler, $"the guard (pid {_guard.Id}) did not finish within {StopTimeout.TotalSeconds:0} s; it keeps running and restores when it can", StateDirectory);
         }
         _guard.Dispose();
         _lines.Dispose();

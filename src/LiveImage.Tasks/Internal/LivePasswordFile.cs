@@ -10,11 +10,11 @@ internal static class LivePasswordFile
     /// <summary>The file's first line; LIVE1024 when the file is missing, empty or the line unusable.</summary>
     public static string Read(string path)
     {
-        if (!File.Exists(path)) throw new LiveImageException("LivePasswordFileInvalid", path, "does not exist");
+        if (!File.Exists(path)) throw new LiveImageException(nameof(Strings.LivePasswordFileInvalid), path, "does not exist");
         var line = File.ReadLines(path).FirstOrDefault() ?? "";
         line = line.TrimEnd('\r');
-        if (line.Length == 0) throw new LiveImageException("LivePasswordFileInvalid", path, "is empty (its first line is the password)");
-        if (line.Contains(':')) throw new LiveImageException("LivePasswordFileInvalid", path, "holds a colon in its first line, which chpasswd cannot take");
+        if (line.Length == 0) throw new LiveImageException(nameof(Strings.LivePasswordFileInvalid), path, "is empty (its first line is the password)");
+        if (line.Contains(':')) throw new LiveImageException(nameof(Strings.LivePasswordFileInvalid), path, "holds a colon in its first line, which chpasswd cannot take");
         return line;
     }
 

@@ -73,7 +73,7 @@ internal sealed class ProcessRunner(TaskLoggingHelper log, CancellationToken can
         }
         catch (System.ComponentModel.Win32Exception)
         {
-            throw new LiveImageException("MissingTool", command.FileName, HostTools.PackageFor(command.FileName));
+            throw new LiveImageException(nameof(Strings.MissingTool), command.FileName, HostTools.PackageFor(command.FileName));
         }
         process.StandardInput.Close(); // tools must never wait for keyboard input
         process.BeginOutputReadLine();

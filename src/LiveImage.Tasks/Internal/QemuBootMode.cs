@@ -62,8 +62,8 @@ internal sealed record QemuBootMode(string Name, QemuFirmware Firmware, QemuMedi
         foreach (var name in names)
         {
             var mode = supported.FirstOrDefault(m => string.Equals(m.Name, name, StringComparison.OrdinalIgnoreCase))
-                ?? throw new LiveImageException("UnknownBootMode", name, string.Join(", ", supported.Select(m => m.Name)));
-            if (mode.IsNetwork && !netbootAvailable) throw new LiveImageException("NetbootMissing", mode.Name);
+                ?? throw new LiveImageException(nameof(Strings.UnknownBootMode), name, string.Join(", ", supported.Select(m => m.Name)));
+            if (mode.IsNetwork && !netbootAvailable) throw new LiveImageException(nameof(Strings.NetbootMissing), mode.Name);
             if (!result.Contains(mode)) result.Add(mode);
         }
         return result;

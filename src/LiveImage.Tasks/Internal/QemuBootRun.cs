@@ -152,7 +152,7 @@ internal sealed class QemuBootRun(QemuBootSettings settings, TaskLoggingHelper l
                     {
                         qemu.Note("KVM unusable: " + kvmFailure + "; retrying with TCG");
                         if (QemuAccelerator.MarkUnusable(kvmFailure))
-                            log.LogMessageFromResources(MessageImportance.High, "KvmUnusable", kvmFailure);
+                            log.LogMessageFromResources(MessageImportance.High, nameof(Strings.KvmUnusable), kvmFailure);
                         accel = QemuAccel.Tcg;
                         continue;
                     }
@@ -199,8 +199,8 @@ internal sealed class QemuBootRun(QemuBootSettings settings, TaskLoggingHelper l
     /// <summary>Serves the netboot folder on 127.0.0.1, on a port the system picks (so parallel boots never collide).</summary>
     private StaticHttpServer StartHttpServer(QemuBootMode mode, StreamWriter httpLog)
     {
-        var folder = _s.NetbootDirectory ?? throw new LiveImageException("NetbootMissing", mode.Name);
-        if (!Directory.Exists(folder)) throw new LiveImageException("NetbootMissing", mode.Name);
+        var folder = _s.NetbootDirectory ?? throw new LiveImageException(nameof(Strings.NetbootMissing), mode.Name);
+        if (!Directory.Exists(folder)) throw new LiveImageException(nameof(Strings.NetbootMissing), mode.Name);
         var gate = new object();
         try
         {
@@ -213,7 +213,7 @@ internal sealed class QemuBootRun(QemuBootSettings settings, TaskLoggingHelper l
         }
         catch (SocketException e)
         {
-            throw new LiveImageException("ServeFailed", "127.0.0.1:0", e.Message);
+            throw new LiveImageException(nameof(Strings.ServeFailed), "127.0.0.1:0", e.Message);
         }
     }
 
@@ -231,7 +231,7 @@ internal sealed class QemuBootRun(QemuBootSettings settings, TaskLoggingHelper l
         foreach (var required in new[] { bootFile, config, NetbootConfig.Kernel, NetbootConfig.Initrd, NetbootConfig.Squashfs })
         {
             if (required.Length == 0 || !File.Exists(Path.Combine(folder, required)))
-                throw new LiveImageException("NetbootMissing", mode.Name + $" ({Path.Combine(folder, required)} is missing)");
+                throw new LiveImageException(nameof(Strings.NetbootMissing), mode.Name + $" ({Path.Combine(folder, required)} is missing)");
         }
         var tftp = Path.Combine(temp, "tftp");
         var server = $"{QemuCommandLine.HostAddress}:{port}";
@@ -266,13 +266,13 @@ internal sealed class QemuBootRun(QemuBootSettings settings, TaskLoggingHelper l
         if (!_s.Machine.KvmHosts.Contains(DebianArchitecture.Host)) return QemuAccel.Tcg;
         if (QemuAccelerator.KnownUnusableReason is { } known)
         {
-            log.LogMessageFromResources(MessageImportance.Normal, "KvmUnusable", known);
+            log.LogMessageFromResources(MessageImportance.Normal, nameof(Strings.KvmUnusable), known);
             return QemuAccel.Tcg;
         }
         if (QemuAccelerator.HostProblem(_s.KvmDevice) is { } problem)
         {
             if (QemuAccelerator.MarkUnusable(problem))
-                log.LogMessageFromResources(MessageImportance.High, "KvmUnusable", problem);
+                log.LogMessageFromResources(MessageImportance.High, nameof(Strings.KvmUnusable), problem);
             return QemuAccel.Tcg;
         }
         return QemuAccel.Kvm;
@@ -312,7 +312,7 @@ internal sealed class QemuBootRun(QemuBootSettings settings, TaskLoggingHelper l
             {
                 if (probeKvm) { position = 0; return failure; }
                 // BootTestAccelerator=kvm was asked for explicitly: the guest has stopped, so say so now instead of timing out.
-                throw new LiveImageException("QemuFailed", $"(none: the guest stopped {ExplicitKvmFailed})", _s.ImageName, mode.Name,
+                throw new LiveImageException(nameof(Strings.QemuFailed), $"(none: the guest stopped {ExplicitKvmFailed})", _s.ImageName, mode.Name,
                     failure + "\n" + QemuConsoleText.Tail(qemu.Stderr, 10), serialLog);
             }
             if (probeKvm)
@@ -333,7 +333,7 @@ internal sealed class QemuBootRun(QemuBootSettings settings, TaskLoggingHelper l
                 var output = QemuConsoleText.Tail(qemu.Stderr);
                 if (output.Length == 0) output = QemuConsoleText.Tail(console.Read());
                 if (accel == QemuAccel.Kvm && !aliveSeen) exitCode += $" ({ExplicitKvmFailed})";
-                throw new LiveImageException("QemuFailed", exitCode, _s.ImageName, mode.Name, output, serialLog);
+                throw new LiveImageException(nameof(Strings.QemuFailed), exitCode, _s.ImageName, mode.Name, output, serialLog);
             }
 
             var fatal = QemuConsoleText.Find(QemuConsoleText.FatalBootMessage(), text, 0) is not null;
@@ -343,7 +343,7 @@ internal sealed class QemuBootRun(QemuBootSettings settings, TaskLoggingHelper l
                 var tail = QemuConsoleText.Tail(console.Read());
                 if (!bannerSeen)
                     tail += (tail.Length > 0 ? "\n" : "") + "(the kernel printed nothing on the serial console: its command line needs " + _s.Machine.KernelConsole + ", and the boot menu must start it without a key press)";
-                throw new LiveImageException("BootTimeout", _s.ImageName, mode.Name, Math.Round(clock.Elapsed.TotalSeconds),
+                throw new LiveImageException(nameof(Strings.BootTimeout), _s.ImageName, mode.Name, Math.Round(clock.Elapsed.TotalSeconds),
                     QemuAccelerator.Name(accel), tail, serialLog);
             }
 
@@ -375,7 +375,7 @@ internal sealed class QemuBootRun(QemuBootSettings settings, TaskLoggingHelper l
     private int LogIn(QemuProcess qemu, int position, QemuBootMode mode, string serialLog)
     {
         LiveImageException Fail(string reason) =>
-            new("LoginFailed", _s.ImageName, mode.Name, _s.LiveUser, reason, serialLog);
+            new(nameof(Strings.LoginFailed), _s.ImageName, mode.Name, _s.LiveUser, reason, serialLog);
 
         Regex login = QemuConsoleText.LoginPrompt(), password = QemuConsoleText.PasswordPrompt(), incorrect = QemuConsoleText.LoginIncorrect(),
               shell = QemuConsoleText.ShellPromptAtEnd(), ready = QemuConsoleText.ReadyMarker();
@@ -457,7 +457,7 @@ internal sealed class QemuBootRun(QemuBootSettings settings, TaskLoggingHelper l
     {
         var id = 0;
         LiveImageException Failed(string check, string reason) =>
-            new("BootCheckFailed", check, _s.ImageName, mode.Name, reason, serialLog);
+            new(nameof(Strings.BootCheckFailed), check, _s.ImageName, mode.Name, reason, serialLog);
 
         // Built in: the live user must be an administrator (root needs no sudo).
         var isRoot = _s.LiveUser == "root";
@@ -509,7 +509,7 @@ internal sealed class QemuBootRun(QemuBootSettings settings, TaskLoggingHelper l
             throw Failed(stateCheck, $"the system is degraded: unit(s) {string.Join(", ", unexpected)} failed. Fix them (the serial log and 'journalctl -u <unit>' in the image say why), "
                 + "or list the units that may fail in BootTestAllowedFailedUnits");
         }
-        else if (state == "degraded") log.LogMessageFromResources(MessageImportance.High, "BootDegraded", _s.ImageName, _s.Machine.Architecture, mode.Name, units);
+        else if (state == "degraded") log.LogMessageFromResources(MessageImportance.High, nameof(Strings.BootDegraded), _s.ImageName, _s.Machine.Architecture, mode.Name, units);
         else log.LogMessage(MessageImportance.Normal, $"{mode.Name}: system {state}");
 
         // Built in: apt in the image uses the image mirror only, nothing of the build.
@@ -562,7 +562,7 @@ internal sealed class QemuBootRun(QemuBootSettings settings, TaskLoggingHelper l
         QemuBootMode mode, string serialLog, bool answerSudo = false, string? name = null)
     {
         LiveImageException Fail(string reason) =>
-            new("BootCheckFailed", name ?? command, _s.ImageName, mode.Name, reason, serialLog);
+            new(nameof(Strings.BootCheckFailed), name ?? command, _s.ImageName, mode.Name, reason, serialLog);
 
         var end = new Regex($@"LIVEIMAGE_END_{id}_\d+(?=\D)", RegexOptions.CultureInvariant);
         var sudo = new Regex(Regex.Escape(QemuBuiltInChecks.SudoPrompt), RegexOptions.CultureInvariant);

@@ -76,7 +76,7 @@ internal sealed class QemuProcess : IDisposable
             serialLog.Dispose();
             qemuLog.Dispose();
             process.Dispose();
-            throw new LiveImageException("MissingTool", setpriv, HostTools.PackageFor("setpriv"));
+            throw new LiveImageException(nameof(Strings.MissingTool), setpriv, HostTools.PackageFor("setpriv"));
         }
 
         var q = new QemuProcess(process, serialLog, qemuLog);

@@ -1,7 +1,8 @@
 namespace LiveImage.Tasks.Internal;
 
 /// <summary>
-/// The one way into an image root (DESIGN §4). A command runs as a child of a shell that is
+/// The one way into an image root, so that nothing the build mounts or starts can outlive it or
+/// be seen by the host (README, "How a build works"). A command runs as a child of a shell that is
 /// PID 1 of a private PID and mount namespace (unshare), tied to the build by a parent-death
 /// signal (setpriv). The shell stacks the layers with overlayfs, mounts proc, sys, dev, a tmpfs
 /// /run and the package cache, then runs the command either inside the root (chroot) or on the

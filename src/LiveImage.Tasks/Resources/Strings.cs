@@ -3,7 +3,10 @@ using System.Resources;
 
 namespace LiveImage.Tasks;
 
-/// <summary>Access to Strings.resx; resource names are used with nameof(Strings.X).</summary>
+/// <summary>
+/// Access to Strings.resx; resource names are used with nameof(Strings.X). The X constants are
+/// generated from the .resx at build time (LiveImage.Tasks.csproj), so a misspelt name fails to compile.
+/// </summary>
 internal static partial class Strings
 {
     public static ResourceManager Manager { get; } =
