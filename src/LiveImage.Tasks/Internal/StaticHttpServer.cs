@@ -223,7 +223,8 @@ internal sealed class StaticHttpServer : IDisposable
         _listener.Stop();
         foreach (var client in _connections.Keys)
         {
-            try { client.Client.Close(0); }
+            // a handler that has just finished has disposed its client, and with it the socket
+            try { client.Client?.Close(0); }
             catch (ObjectDisposedException) { }
         }
         try
