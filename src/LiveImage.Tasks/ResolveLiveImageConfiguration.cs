@@ -41,8 +41,13 @@ public sealed partial class ResolveLiveImageConfiguration : LiveImageTask
     public string GrubEfiFetchDirectory { get; set; } = "";
     /// <summary>The project's directory: hooks must live below it, and relative paths start there.</summary>
     public string ProjectDirectory { get; set; } = "";
-    /// <summary>The project file whose PropertyGroups are checked for misspelt SDK properties; empty: not checked.</summary>
+    /// <summary>The project file: errors about its inputs point at the line that sets them; empty: at the task.</summary>
     public string ProjectFile { get; set; } = "";
+    /// <summary>
+    /// Check the project file for misspelt SDK properties and item wildcards that match nothing. An
+    /// outer build (Architectures) does it once for all its inner builds, which then pass false.
+    /// </summary>
+    public bool CheckProjectFile { get; set; } = true;
     /// <summary>The SDK's .props/.targets files, where the known property names come from.</summary>
     public ITaskItem[] SdkFiles { get; set; } = [];
     /// <summary>The boot menu background; checked to be a PNG of the size isolinux shows.</summary>
@@ -81,20 +86,23 @@ public sealed partial class ResolveLiveImageConfiguration : LiveImageTask
     /// <summary>Overridable for tests: whether a host directory exists.</summary>
     internal Func<string, bool> HostDirectoryExists { get; set; } = Directory.Exists;
 
+    private ProjectLocations _project = ProjectLocations.None;
+
     protected override void ExecuteCore()
     {
+        _project = ProjectLocations.Load(ProjectFile);
         // lets a build log (and a test) tell which task assembly really ran: a stale cached SDK shows here
         var assembly = typeof(ResolveLiveImageConfiguration).Assembly;
         Log.LogMessage(MessageImportance.Normal, $"LiveImage.Sdk tasks {assembly.Location} (build {assembly.ManifestModule.ModuleVersionId})");
         var arch = DebianArchitecture.Find(Architecture);
-        if (arch is null) Error("UnknownArchitecture", Architecture, DebianArchitecture.Names);
+        if (arch is null) Error(Property(nameof(Architecture)), "UnknownArchitecture", Architecture, DebianArchitecture.Names);
         CheckSuite();
         if (arch is not null && DebianSuite.IsKnown(Suite) && !ProjectInputChecks.SuiteHasArchitecture(Suite, arch.Name))
-            Error("ArchitectureNotInSuite", Suite, arch.Name, ProjectInputChecks.SuitesWithArchitecture(arch.Name));
-        CheckMisspeltProperties(Log, ProjectFile, SdkFiles);
+            Error(Property(nameof(Suite)), "ArchitectureNotInSuite", Suite, arch.Name, ProjectInputChecks.SuitesWithArchitecture(arch.Name));
+        if (CheckProjectFile) CheckProjectFileText(Log, ProjectFile, SdkFiles);
         CheckSplashImage();
-        if (ImageVersion.Length > 0 && !NuGetVersion.TryParse(ImageVersion, out _)) Error("InvalidImageVersion", ImageVersion);
-        if (VolumeId.Length > 32) Error("VolumeIdTooLong", VolumeId, VolumeId.Length);
+        if (ImageVersion.Length > 0 && !NuGetVersion.TryParse(ImageVersion, out _)) Error(Property(nameof(ImageVersion)), "InvalidImageVersion", ImageVersion);
+        if (VolumeId.Length > 32) Error(Property(nameof(VolumeId)), "VolumeIdTooLong", VolumeId, VolumeId.Length);
         CheckMirror(nameof(BuildMirror), BuildMirror);
         CheckMirror(nameof(ImageMirror), ImageMirror);
         ResolveUser();
@@ -113,6 +121,13 @@ public sealed partial class ResolveLiveImageConfiguration : LiveImageTask
     }
 
     private void Error(string resource, params object[] args) => Log.LogErrorWithCodeFromResources(resource, args);
+
+    /// <summary>An error placed at the project line that sets the input (at the task when the project does not).</summary>
+    private void Error(SourceLocation? at, string resource, params object[] args) => Log.Error(at, resource, args);
+
+    private SourceLocation? Property(string name) => _project.Property(name);
+
+    private SourceLocation? Item(string itemType, ITaskItem item) => _project.Item(itemType, item.ItemSpec);
 
     /// <summary>
     /// Decides how the image's programs run (natively or through qemu-user) and where GRUB's EFI modules
@@ -175,24 +190,24 @@ public sealed partial class ResolveLiveImageConfiguration : LiveImageTask
         if (!IncludeDtb && Dtb.Length == 0) return;
         if (!arch.HasDeviceTrees)
         {
-            Error("DtbWithoutDeviceTrees", arch.Name, string.Join(", ", DebianArchitecture.All.Where(a => a.HasDeviceTrees).Select(a => a.Name)));
+            Error(Property(IncludeDtb ? nameof(IncludeDtb) : nameof(Dtb)) ?? Property(nameof(Dtb)), "DtbWithoutDeviceTrees", arch.Name, string.Join(", ", DebianArchitecture.All.Where(a => a.HasDeviceTrees).Select(a => a.Name)));
             return;
         }
         if (Dtb.Length > 0 && (Dtb.StartsWith('/') || !Dtb.EndsWith(".dtb", StringComparison.Ordinal) || Dtb.Split('/').Any(p => p is "" or "." or "..")))
-            Error("InvalidDtb", Dtb);
+            Error(Property(nameof(Dtb)), "InvalidDtb", Dtb);
     }
 
     private void CheckSuite()
     {
-        if (Suite.Trim().Length == 0) Error("EmptySuite", DebianSuite.Names);
-        else if (!DebianSuite.IsKnown(Suite)) Error("UnknownSuite", Suite, DebianSuite.Names);
+        if (Suite.Trim().Length == 0) Error(Property(nameof(Suite)), "EmptySuite", DebianSuite.Names);
+        else if (!DebianSuite.IsKnown(Suite)) Error(Property(nameof(Suite)), "UnknownSuite", Suite, DebianSuite.Names);
     }
 
     private void CheckMirror(string property, string value)
     {
         if (value.Length == 0) return;
         if (!Uri.TryCreate(value, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https" or "file"))
-            Error("InvalidMirror", property, value);
+            Error(Property(property), "InvalidMirror", property, value);
     }
 
     /// <summary>Accepts LiveUser="user/live" (vmdebootstrap's --user form) as well as separate properties.</summary>
@@ -206,15 +221,15 @@ public sealed partial class ResolveLiveImageConfiguration : LiveImageTask
             password = user[(slash + 1)..];
             user = user[..slash];
         }
-        if (user.Length > 0 && !UserName().IsMatch(user)) Error("InvalidLiveUser", user);
-        if (password.IndexOfAny(['\n', '\r', ':']) >= 0) Error("InvalidLivePassword");
+        if (user.Length > 0 && !UserName().IsMatch(user)) Error(Property(nameof(LiveUser)), "InvalidLiveUser", user);
+        if (password.IndexOfAny(['\n', '\r', ':']) >= 0) Error(Property(slash >= 0 ? nameof(LiveUser) : nameof(LivePassword)), "InvalidLivePassword");
         ResolvedLiveUser = user;
         if (LivePasswordFile.Length > 0)
         {
             // the file wins; its password stays out of every property and parameter
             var path = Path.GetFullPath(LivePasswordFile, ProjectDirectory.Length > 0 ? Path.GetFullPath(ProjectDirectory) : Directory.GetCurrentDirectory());
             try { password = Internal.LivePasswordFile.Read(path); }
-            catch (LiveImageException e) { Error(e.ResourceName, e.Arguments); return; }
+            catch (LiveImageException e) { Error(Property(nameof(LivePasswordFile)), e.ResourceName, e.Arguments); return; }
             ResolvedLivePasswordFile = path;
         }
         else ResolvedLivePassword = password;
@@ -230,7 +245,7 @@ public sealed partial class ResolveLiveImageConfiguration : LiveImageTask
             var name = item.ItemSpec.Trim();
             // apt accepts name:arch and name=version; only the name part is checked here
             var bare = name.Split('=', ':')[0];
-            if (!PackageName().IsMatch(bare)) { Error("InvalidPackageName", name); continue; }
+            if (!PackageName().IsMatch(bare)) { Error(Item("Package", item), "InvalidPackageName", name); continue; }
             var resolved = new TaskItem(name);
             item.CopyMetadataTo(resolved);
             resolved.SetMetadata("Recommends", item.GetMetadata("Recommends").Equals("false", StringComparison.OrdinalIgnoreCase) ? "false" : "true");
@@ -246,8 +261,8 @@ public sealed partial class ResolveLiveImageConfiguration : LiveImageTask
         foreach (var item in AptSources.Where(AppliesToArchitecture))
         {
             var (entry, error, args) = AptSourceEntry.Parse(item, Suite, directory);
-            if (entry is null) Error(error!, args);
-            else if (result.Any(r => r.ItemSpec == entry.Name)) Error("AptSourceInvalid", entry.Name, "another AptSource has the same name");
+            if (entry is null) Error(Item("AptSource", item), error!, args);
+            else if (result.Any(r => r.ItemSpec == entry.Name)) Error(Item("AptSource", item), "AptSourceInvalid", entry.Name, "another AptSource has the same name");
             else result.Add(entry.ToItem());
         }
         return [.. result];
@@ -263,13 +278,15 @@ public sealed partial class ResolveLiveImageConfiguration : LiveImageTask
         {
             var hook = ordered[i];
             var path = hook.GetMetadata("FullPath");
-            if (!File.Exists(path)) { Error("HookMissing", hook.ItemSpec, path); continue; }
-            if (!IsBelowProject(path)) { Error("HookOutsideProject", hook.ItemSpec, path, Path.GetFullPath(ProjectDirectory)); continue; }
-            if ((File.GetUnixFileMode(path) & UnixFileMode.UserExecute) == 0) { Error("HookNotExecutable", hook.ItemSpec); continue; }
+            // about the item: at its project line; about the file itself: at the hook
+            var item = Item("Hook", hook);
+            if (!File.Exists(path)) { Error(item, "HookMissing", hook.ItemSpec, path); continue; }
+            if (!IsBelowProject(path)) { Error(item, "HookOutsideProject", hook.ItemSpec, path, Path.GetFullPath(ProjectDirectory)); continue; }
+            if ((File.GetUnixFileMode(path) & UnixFileMode.UserExecute) == 0) { Error(item ?? new SourceLocation(path), "HookNotExecutable", hook.ItemSpec); continue; }
             if (!CheckHookContent(hook.ItemSpec, path)) continue;
             var runIn = hook.GetMetadata("RunIn");
             runIn = runIn.Length == 0 ? "host" : runIn.ToLowerInvariant();
-            if (runIn is not ("host" or "chroot")) { Error("InvalidRunIn", hook.ItemSpec, hook.GetMetadata("RunIn")); continue; }
+            if (runIn is not ("host" or "chroot")) { Error(item, "InvalidRunIn", hook.ItemSpec, hook.GetMetadata("RunIn")); continue; }
             var resolved = new TaskItem(path);
             hook.CopyMetadataTo(resolved);
             resolved.SetMetadata("RunIn", runIn);
@@ -298,17 +315,38 @@ public sealed partial class ResolveLiveImageConfiguration : LiveImageTask
         var elf = head.SequenceEqual((ReadOnlySpan<byte>)[0x7F, (byte)'E', (byte)'L', (byte)'F']);
         if (!head.StartsWith("#!"u8) && !elf)
         {
-            Error("HookNoShebang", spec);
+            Error(new SourceLocation(path, 1, 1), "HookNoShebang", spec);
             return false;
         }
         var crlf = bytes.AsSpan().IndexOf("\r\n"u8);
         if (crlf >= 0 && !elf)
         {
             var line = 1 + bytes.AsSpan(0, crlf).Count((byte)'\n');
-            Error("HookCrlf", spec, line);
+            Error(new SourceLocation(path, line), "HookCrlf", spec, line);
             return false;
         }
         return true;
+    }
+
+    /// <summary>The project file's own checks, once per build (the outer build does them for its inner builds).</summary>
+    internal static void CheckProjectFileText(TaskLoggingHelper log, string projectFile, ITaskItem[] sdkFiles)
+    {
+        CheckMisspeltProperties(log, projectFile, sdkFiles);
+        CheckUnmatchedWildcards(log, projectFile);
+    }
+
+    /// <summary>
+    /// LIVE1033: MSBuild drops a wildcard that matches no file without a word, and the files the
+    /// project meant silently miss from the image. Each IncludeFile and Hook wildcard of the project
+    /// is matched against the disk again, and warned about at its line when it matches nothing.
+    /// </summary>
+    internal static void CheckUnmatchedWildcards(TaskLoggingHelper log, string projectFile)
+    {
+        var project = ProjectLocations.Load(projectFile);
+        var directory = Path.GetDirectoryName(Path.GetFullPath(projectFile.Length > 0 ? projectFile : "."))!;
+        foreach (var type in new[] { "IncludeFile", "Hook" })
+            foreach (var (pattern, at) in project.Wildcards(type))
+                if (Glob.Expand(directory, pattern).Count == 0) log.Warning(at, "PatternMatchesNothing", type, pattern, directory);
     }
 
     /// <summary>Warns about project properties that are not the SDK's but nearly are (Suit, LivePasword); used by the outer build too.</summary>
@@ -331,15 +369,15 @@ public sealed partial class ResolveLiveImageConfiguration : LiveImageTask
         var path = Path.GetFullPath(SplashImage, ProjectDirectory.Length > 0 ? Path.GetFullPath(ProjectDirectory) : Directory.GetCurrentDirectory());
         var size = File.Exists(path) ? ProjectInputChecks.PngSize(path) : null;
         if (size is null)
-            Error("SplashImageNotPng", SplashImage, File.Exists(path) ? "is not a PNG file" : "does not exist");
+            Error(Property(nameof(SplashImage)), "SplashImageNotPng", SplashImage, File.Exists(path) ? "is not a PNG file" : "does not exist");
         else if (size.Value.Width != ProjectInputChecks.SplashWidth || size.Value.Height != ProjectInputChecks.SplashHeight)
-            Log.LogWarningWithCodeFromResources("SplashImageSize", SplashImage, size.Value.Width, size.Value.Height);
+            Log.Warning(Property(nameof(SplashImage)), "SplashImageSize", SplashImage, size.Value.Width, size.Value.Height);
     }
 
     private void CheckIncludeFiles()
     {
         foreach (var file in IncludeFiles)
-            if (!File.Exists(file.GetMetadata("FullPath"))) Error("IncludeFileMissing", file.ItemSpec);
+            if (!File.Exists(file.GetMetadata("FullPath"))) Error(Item("IncludeFile", file), "IncludeFileMissing", file.ItemSpec);
     }
 
     private bool AppliesToArchitecture(ITaskItem item)

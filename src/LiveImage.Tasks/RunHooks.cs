@@ -107,7 +107,8 @@ public sealed class RunHooks : LiveImageTask
         foreach (var leftover in result.Leftovers) Log.LogWarningWithCodeFromResources("LeftoverProcess", "hook " + name, leftover);
         if (result.ExitCode != 0) RootfsStageTask.ThrowIfDiskFull("hook " + name, "hook " + name, layer, result);
         if (result.ExitCode != 0) ThrowIfEmulationFailure(EmulatedArchitecture, "hook " + name, result);
-        if (result.ExitCode != 0) throw new LiveImageException("HookFailed", name, result.ExitCode, result.TailText, result.LogPath);
+        // at the hook's file, which is what the user edits (not the SDK's task)
+        if (result.ExitCode != 0) throw new LiveImageException("HookFailed", name, result.ExitCode, result.TailText, result.LogPath) { Location = new SourceLocation(path) };
         High("StageFinished", "hook " + name, Architecture, (DateTime.UtcNow - started).TotalSeconds);
         RootfsStageTask.LogUsage(Log, "hook " + name, Architecture, layer, lower);
     }

@@ -61,6 +61,7 @@ public sealed class NamespaceTests : IDisposable
         Assert.False(task.Execute());
         var error = Assert.Single(_engine.Errors);
         Assert.Equal("LIVE3001", error.Code);
+        Assert.Equal(Path.Combine(_dir.Path, "hooks/0100-hook.sh"), error.File); // an IDE opens the hook, not the SDK
         Assert.Contains("0100-hook.sh", error.Message);
         Assert.Contains("exit code 7", error.Message);
         Assert.Contains("line-30", error.Message);
