@@ -68,8 +68,13 @@ public sealed partial class ResolveLiveImageConfiguration : LiveImageTask
     /// <summary>The full path of LivePasswordFile, when the password comes from one (ResolvedLivePassword is then empty).</summary>
     [Output] public string ResolvedLivePasswordFile { get; private set; } = "";
     [Output] public string ResolvedImageMirror { get; private set; } = "";
-    /// <summary>Stands for the password where a change must be noticed but the password not kept (input caches).</summary>
-    [Output] public string LivePasswordFingerprint { get; private set; } = "";
+    /// <summary>Where the build keeps a salted SHA-512-crypt hash of the password (mode 0600) to notice a change; empty: every run is a change.</summary>
+    public string PasswordStateFile { get; set; } = "";
+    /// <summary>
+    /// Stands for the password in the configure stage's input cache: a random token that changes when the
+    /// password does. No hash of the password, which a binary log or the cache would expose to a dictionary attack.
+    /// </summary>
+    [Output] public string LivePasswordGeneration { get; private set; } = "";
 
     /// <summary>Overridable for tests: whether the build runs as root.</summary>
     internal Func<bool> IsRoot { get; set; } = () => Environment.UserName == "root";
@@ -233,7 +238,7 @@ public sealed partial class ResolveLiveImageConfiguration : LiveImageTask
             ResolvedLivePasswordFile = path;
         }
         else ResolvedLivePassword = password;
-        LivePasswordFingerprint = Internal.LivePasswordFile.Fingerprint(password);
+        LivePasswordGeneration = PasswordStateFile.Length > 0 ? LivePasswordState.Generation(PasswordStateFile, password) : Guid.NewGuid().ToString("N");
     }
 
     private ITaskItem[] ResolvePackages()
