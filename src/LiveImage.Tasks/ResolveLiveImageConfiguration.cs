@@ -54,7 +54,10 @@ public sealed partial class ResolveLiveImageConfiguration : LiveImageTask
     public string SplashImage { get; set; } = "";
 
     [Output] public ITaskItem[] ResolvedPackages { get; private set; } = [];
+    /// <summary>Hooks in file-name order, with HookName, LayerName, RunIn, and InputFiles/InputNames from their Inputs metadata.</summary>
     [Output] public ITaskItem[] ResolvedHooks { get; private set; } = [];
+    /// <summary>Every file a hook's Inputs names: the hooks stage reruns when one changes.</summary>
+    [Output] public ITaskItem[] ResolvedHookInputs { get; private set; } = [];
     [Output] public ITaskItem[] ResolvedAptSources { get; private set; } = [];
     [Output] public string KernelPackage { get; private set; } = "";
     /// <summary>The architecture when the image's programs run through qemu-user and binfmt_misc; empty when the host runs them.</summary>
@@ -297,9 +300,33 @@ public sealed partial class ResolveLiveImageConfiguration : LiveImageTask
             resolved.SetMetadata("RunIn", runIn);
             resolved.SetMetadata("HookName", Path.GetFileName(path));
             resolved.SetMetadata("LayerName", $"40-hook-{i + 1:D2}-{Path.GetFileNameWithoutExtension(path)}");
+            var inputs = ResolveHookInputs(hook, item);
+            resolved.SetMetadata("InputFiles", string.Join(';', inputs));
+            // names relative to the project, for the input cache: a moved project directory is not a change
+            resolved.SetMetadata("InputNames", string.Join(' ', inputs.Select(f => Path.GetRelativePath(ProjectRoot, f))));
             result.Add(resolved);
         }
+        ResolvedHookInputs = [.. result.SelectMany(h => h.GetMetadata("InputFiles").Split(';', StringSplitOptions.RemoveEmptyEntries)).Distinct().Select(f => new TaskItem(f))];
         return [.. result];
+    }
+
+    private string ProjectRoot => ProjectDirectory.Length > 0 ? Path.GetFullPath(ProjectDirectory) : Directory.GetCurrentDirectory();
+
+    /// <summary>
+    /// The files a hook's Inputs metadata names (';'-separated paths or wildcards, relative to the project):
+    /// a library it sources or data it reads, which join its key so that editing them reruns it.
+    /// A pattern that matches nothing is LIVE1033, as for the project's own wildcards.
+    /// </summary>
+    private List<string> ResolveHookInputs(ITaskItem hook, SourceLocation? at)
+    {
+        var files = new List<string>();
+        foreach (var pattern in hook.GetMetadata("Inputs").Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            var matched = Glob.Expand(ProjectRoot, pattern);
+            if (matched.Count == 0) Log.Warning(at, "PatternMatchesNothing", $"Hook {Path.GetFileName(hook.ItemSpec)} Inputs", pattern, ProjectRoot);
+            files.AddRange(matched);
+        }
+        return [.. files.Distinct().Order(StringComparer.Ordinal)];
     }
 
     private bool IsBelowProject(string path)

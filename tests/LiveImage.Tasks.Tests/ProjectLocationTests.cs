@@ -164,3 +164,35 @@ public sealed class ProjectLocationTests : IDisposable
         Assert.Empty(Internal.Glob.Expand(root, "nothing/*"));
     }
 }
+
+/// <summary>A hook's Inputs metadata: globs relative to the project, resolved to files, LIVE1033 when one matches nothing.</summary>
+public sealed class HookInputsTests : IDisposable
+{
+    private readonly TempDirectory _dir = new();
+    private readonly FakeBuildEngine _engine = new();
+
+    public void Dispose() => _dir.Dispose();
+
+    [Fact]
+    public void InputsResolveToTheFilesTheyNameAndAnEmptyPatternWarns()
+    {
+        var project = _dir.File("p.liveproj", "<Project>\n  <ItemGroup>\n    <Hook Include=\"hooks/0100-a.sh\" Inputs=\"hooks/lib/*.sh;data/motd.txt;data/none/*\" />\n  </ItemGroup>\n</Project>\n");
+        var hook = _dir.File("hooks/0100-a.sh", "#!/bin/sh\n", executable: true);
+        var lib = _dir.File("hooks/lib/common.sh", "x=1\n");
+        var data = _dir.File("data/motd.txt", "hi\n");
+        var task = new ResolveLiveImageConfiguration
+        {
+            BuildEngine = _engine, Architecture = "amd64", Suite = "trixie", ImageVersion = "1.0.0", IsRoot = () => true,
+            ProjectFile = project, ProjectDirectory = _dir.Path,
+            Hooks = [Item(hook, ("Inputs", "hooks/lib/*.sh;data/motd.txt;data/none/*"))],
+        };
+        Assert.True(task.Execute(), _engine.AllErrors);
+        var resolved = Assert.Single(task.ResolvedHooks);
+        Assert.Equal($"{data};{lib}", resolved.GetMetadata("InputFiles"));
+        Assert.Equal("data/motd.txt hooks/lib/common.sh", resolved.GetMetadata("InputNames"));
+        Assert.Equal([data, lib], task.ResolvedHookInputs.Select(i => i.ItemSpec));
+        var warning = Assert.Single(_engine.Warnings);
+        Assert.Equal(("LIVE1033", project, 3), (warning.Code, warning.File, warning.LineNumber));
+        Assert.Contains("'data/none/*'", warning.Message);
+    }
+}
