@@ -162,6 +162,8 @@ public sealed class ProjectLocationTests : IDisposable
         Assert.Equal(3, Internal.Glob.Expand(root, "rootfs/**").Count);
         Assert.Single(Internal.Glob.Expand(root, "rootfs/etc/*.txt"));
         Assert.Empty(Internal.Glob.Expand(root, "nothing/*"));
+        Directory.CreateSymbolicLink(Path.Combine(root, "rootfs/etc/loop"), "/");
+        Assert.Equal(3, Internal.Glob.Expand(root, "rootfs/**").Count); // a link to '/' is not walked
     }
 }
 

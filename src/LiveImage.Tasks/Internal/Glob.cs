@@ -29,10 +29,11 @@ internal static class Glob
         var last = i == segments.Length - 1;
         if (segment == "**")
         {
-            // any number of directories, none included
-            foreach (var file in Walk(directory, segments, i + 1)) yield return file;
-            if (last) foreach (var file in Directory.EnumerateFiles(directory, "*", SearchOption.AllDirectories)) yield return file;
-            else foreach (var sub in Directory.EnumerateDirectories(directory)) foreach (var file in Walk(sub, segments, i)) yield return file;
+            // any number of directories, none included; a symbolic link to a directory is not followed
+            // (an image layer under obj/ may hold one to '/', which would never end)
+            foreach (var file in last ? Directory.EnumerateFiles(directory) : Walk(directory, segments, i + 1)) yield return file;
+            foreach (var sub in Directory.EnumerateDirectories(directory).Where(d => new DirectoryInfo(d).LinkTarget is null))
+                foreach (var file in Walk(sub, segments, i)) yield return file;
             yield break;
         }
         if (!IsWildcard(segment))
