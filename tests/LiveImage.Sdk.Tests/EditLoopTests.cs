@@ -122,7 +122,7 @@ public sealed class EditLoopTests(MinimalImageFixture image, ITestOutputHelper o
         File.WriteAllText(helpers, File.ReadAllText(Directory.GetFiles(image.Workspace.NuGetPackages, "liveimage-helpers.sh", SearchOption.AllDirectories).First()) + "\n# edited\n");
         var newHelpers = image.Workspace.Build(copy, output, "-t:LiveImageHooks", $"-p:LiveImageHelpersScript={helpers}");
         Assert.True(newHelpers.Succeeded);
-        Assert.Contains($"hooks [amd64]: runs because '{helpers}' changed", newHelpers.Output);
+        Assert.Contains("hooks [amd64]: runs because Helpers changed", newHelpers.Output);
         Assert.Contains("hook 0100-motd.sh [amd64]: on the host side", newHelpers.Output);
     }
 
