@@ -19,18 +19,20 @@ public sealed class CheckArchitectures : LiveImageTask
 
     protected override void ExecuteCore()
     {
+        // errors about Architectures point at the project line that sets it
+        var at = ProjectLocations.Load(ProjectFile).Property(nameof(Architectures));
         foreach (var entry in Architectures.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {
             if (ProjectInputChecks.HasSeparatorTypo(entry))
             {
-                Log.LogErrorWithCodeFromResources(nameof(Strings.ArchitecturesSeparator), Architectures, entry, ProjectInputChecks.AsSemicolonList(Architectures));
+                Log.Error(at, nameof(Strings.ArchitecturesSeparator), Architectures, entry, ProjectInputChecks.AsSemicolonList(Architectures));
                 continue;
             }
             var arch = DebianArchitecture.Find(entry);
-            if (arch is null) Log.LogErrorWithCodeFromResources(nameof(Strings.UnknownArchitecture), entry, DebianArchitecture.Names);
+            if (arch is null) Log.Error(at, nameof(Strings.UnknownArchitecture), entry, DebianArchitecture.Names);
             else if (DebianSuite.IsKnown(Suite) && !ProjectInputChecks.SuiteHasArchitecture(Suite, arch.Name))
-                Log.LogErrorWithCodeFromResources(nameof(Strings.ArchitectureNotInSuite), Suite, arch.Name, ProjectInputChecks.SuitesWithArchitecture(arch.Name));
+                Log.Error(at, nameof(Strings.ArchitectureNotInSuite), Suite, arch.Name, ProjectInputChecks.SuitesWithArchitecture(arch.Name));
         }
-        ResolveLiveImageConfiguration.CheckMisspeltProperties(Log, ProjectFile, SdkFiles);
+        ResolveLiveImageConfiguration.CheckProjectFileText(Log, ProjectFile, SdkFiles);
     }
 }

@@ -52,6 +52,8 @@ public sealed class ExplainStage : LiveImageTask
             var a = old.GetValueOrDefault(name) ?? [];
             var b = current.GetValueOrDefault(name) ?? [];
             if (a.SequenceEqual(b)) continue;
+            // its value is only a token, but nothing standing for the password is ever printed
+            if (name == "LivePassword") { changes.Add("LivePassword changed"); continue; }
             if (a.Count == 1 && b.Count == 1) { changes.Add($"{name} changed ({a[0]} -> {b[0]})"); continue; }
             changes.AddRange(b.Except(a).Select(v => $"{name} {v} added"));
             changes.AddRange(a.Except(b).Select(v => $"{name} {v} removed"));

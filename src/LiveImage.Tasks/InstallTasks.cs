@@ -78,6 +78,8 @@ public sealed partial class InstallTasks : RootfsStageTask
         ThrowIfDiskFull(StageName, what, Layer, result);
         if (what == AptSourceUpdate)
             throw new LiveImageException(nameof(Strings.AptSourceUpdateFailed), string.Join(", ", AptSources.Select(s => s.ItemSpec)), StageName, result.TailText, result.LogPath);
+        if (FindMissingVersion(FullLog(result)) is { } pin)
+            throw new LiveImageException(nameof(Strings.PackageVersionNotFound), pin.Name, pin.Version, AvailableVersions(pin.Name), Suite, Architecture, StageName, result.LogPath);
         if (FindMissingPackage(FullLog(result)) is { } name)
             throw new LiveImageException(nameof(Strings.PackageNotFound), name, Suite, Architecture, StageName, result.LogPath);
         base.OnFailure(result, what);
@@ -86,6 +88,36 @@ public sealed partial class InstallTasks : RootfsStageTask
     /// <summary>The package apt said it cannot find, from its output.</summary>
     internal static string? FindMissingPackage(string aptOutput) =>
         MissingPackage().Match(aptOutput) is { Success: true } m ? m.Groups["name"].Value : null;
+
+    /// <summary>The package and version of a name=version pin apt has no such version for ("E: Version '3.3a-3' for 'tmux' was not found").</summary>
+    internal static (string Name, string Version)? FindMissingVersion(string aptOutput) =>
+        MissingVersion().Match(aptOutput) is { Success: true } m ? (m.Groups["name"].Value, m.Groups["version"].Value) : null;
+
+    /// <summary>The versions apt-cache madison lists ("tmux | 3.5a-3 | http://… trixie/main amd64 Packages"), newest first, each once.</summary>
+    internal static IReadOnlyList<string> ParseMadison(string output) =>
+        [.. output.Split('\n').Select(l => l.Split('|')).Where(f => f.Length >= 3).Select(f => f[1].Trim()).Where(v => v.Length > 0).Distinct()];
+
+    /// <summary>
+    /// What the image's archives offer of a package, for LIVE2020: apt-cache madison in the stage's own
+    /// view of the image (its lists, and those of the AptSource items), logged with the stage's output.
+    /// </summary>
+    private string AvailableVersions(string package)
+    {
+        try
+        {
+            var result = CreateRunner().Run(Namespace().InChroot(["apt-cache", "-o", "Dir::Cache::pkgcache=", "-o", "Dir::Cache::srcpkgcache=", "madison", package], LogFile, AptEnvironment()));
+            var log = File.Exists(result.LogPath) ? File.ReadAllText(result.LogPath) : result.TailText;
+            var versions = ParseMadison(log[(log.LastIndexOf("madison", StringComparison.Ordinal) + 1)..]);
+            return versions.Count > 0 ? string.Join(", ", versions) : "none (apt knows no version of it)";
+        }
+        catch (LiveImageException)
+        {
+            return "unknown (apt-cache madison failed; see the log)";
+        }
+    }
+
+    [GeneratedRegex(@"E: Version '(?<version>[^']+)' for '(?<name>[^']+)' was not found")]
+    private static partial Regex MissingVersion();
 
     [GeneratedRegex(@"E: (Unable to locate package |Package '?)(?<name>[^\s']+)'?( has no installation candidate)?")]
     private static partial Regex MissingPackage();

@@ -28,7 +28,7 @@ public abstract class LiveImageTask : Microsoft.Build.Utilities.Task, ICancelabl
         }
         catch (LiveImageException e)
         {
-            Log.LogErrorWithCodeFromResources(e.ResourceName, e.Arguments);
+            Log.Error(e.Location, e.ResourceName, e.Arguments);
         }
         catch (OperationCanceledException)
         {

@@ -41,15 +41,23 @@ public sealed partial class ResolveLiveImageConfiguration : LiveImageTask
     public string GrubEfiFetchDirectory { get; set; } = "";
     /// <summary>The project's directory: hooks must live below it, and relative paths start there.</summary>
     public string ProjectDirectory { get; set; } = "";
-    /// <summary>The project file whose PropertyGroups are checked for misspelt SDK properties; empty: not checked.</summary>
+    /// <summary>The project file: errors about its inputs point at the line that sets them; empty: at the task.</summary>
     public string ProjectFile { get; set; } = "";
+    /// <summary>
+    /// Check the project file for misspelt SDK properties and item wildcards that match nothing. An
+    /// outer build (Architectures) does it once for all its inner builds, which then pass false.
+    /// </summary>
+    public bool CheckProjectFile { get; set; } = true;
     /// <summary>The SDK's .props/.targets files, where the known property names come from.</summary>
     public ITaskItem[] SdkFiles { get; set; } = [];
     /// <summary>The boot menu background; checked to be a PNG of the size isolinux shows.</summary>
     public string SplashImage { get; set; } = "";
 
     [Output] public ITaskItem[] ResolvedPackages { get; private set; } = [];
+    /// <summary>Hooks in file-name order, with HookName, LayerName, RunIn, and InputFiles/InputNames from their Inputs metadata.</summary>
     [Output] public ITaskItem[] ResolvedHooks { get; private set; } = [];
+    /// <summary>Every file a hook's Inputs names: the hooks stage reruns when one changes.</summary>
+    [Output] public ITaskItem[] ResolvedHookInputs { get; private set; } = [];
     [Output] public ITaskItem[] ResolvedAptSources { get; private set; } = [];
     [Output] public string KernelPackage { get; private set; } = "";
     /// <summary>The architecture when the image's programs run through qemu-user and binfmt_misc; empty when the host runs them.</summary>
@@ -63,8 +71,13 @@ public sealed partial class ResolveLiveImageConfiguration : LiveImageTask
     /// <summary>The full path of LivePasswordFile, when the password comes from one (ResolvedLivePassword is then empty).</summary>
     [Output] public string ResolvedLivePasswordFile { get; private set; } = "";
     [Output] public string ResolvedImageMirror { get; private set; } = "";
-    /// <summary>Stands for the password where a change must be noticed but the password not kept (input caches).</summary>
-    [Output] public string LivePasswordFingerprint { get; private set; } = "";
+    /// <summary>Where the build keeps a salted SHA-512-crypt hash of the password (mode 0600) to notice a change; empty: every run is a change.</summary>
+    public string PasswordStateFile { get; set; } = "";
+    /// <summary>
+    /// Stands for the password in the configure stage's input cache: a random token that changes when the
+    /// password does. No hash of the password, which a binary log or the cache would expose to a dictionary attack.
+    /// </summary>
+    [Output] public string LivePasswordGeneration { get; private set; } = "";
 
     /// <summary>Overridable for tests: whether the build runs as root.</summary>
     internal Func<bool> IsRoot { get; set; } = () => Environment.UserName == "root";
@@ -81,20 +94,23 @@ public sealed partial class ResolveLiveImageConfiguration : LiveImageTask
     /// <summary>Overridable for tests: whether a host directory exists.</summary>
     internal Func<string, bool> HostDirectoryExists { get; set; } = Directory.Exists;
 
+    private ProjectLocations _project = ProjectLocations.None;
+
     protected override void ExecuteCore()
     {
+        _project = ProjectLocations.Load(ProjectFile);
         // lets a build log (and a test) tell which task assembly really ran: a stale cached SDK shows here
         var assembly = typeof(ResolveLiveImageConfiguration).Assembly;
         Log.LogMessage(MessageImportance.Normal, $"LiveImage.Sdk tasks {assembly.Location} (build {assembly.ManifestModule.ModuleVersionId})");
         var arch = DebianArchitecture.Find(Architecture);
-        if (arch is null) Error(nameof(Strings.UnknownArchitecture), Architecture, DebianArchitecture.Names);
+        if (arch is null) Error(Property(nameof(Architecture)), nameof(Strings.UnknownArchitecture), Architecture, DebianArchitecture.Names);
         CheckSuite();
         if (arch is not null && DebianSuite.IsKnown(Suite) && !ProjectInputChecks.SuiteHasArchitecture(Suite, arch.Name))
-            Error(nameof(Strings.ArchitectureNotInSuite), Suite, arch.Name, ProjectInputChecks.SuitesWithArchitecture(arch.Name));
-        CheckMisspeltProperties(Log, ProjectFile, SdkFiles);
+            Error(Property(nameof(Suite)), nameof(Strings.ArchitectureNotInSuite), Suite, arch.Name, ProjectInputChecks.SuitesWithArchitecture(arch.Name));
+        if (CheckProjectFile) CheckProjectFileText(Log, ProjectFile, SdkFiles);
         CheckSplashImage();
-        if (ImageVersion.Length > 0 && !NuGetVersion.TryParse(ImageVersion, out _)) Error(nameof(Strings.InvalidImageVersion), ImageVersion);
-        if (VolumeId.Length > 32) Error(nameof(Strings.VolumeIdTooLong), VolumeId, VolumeId.Length);
+        if (ImageVersion.Length > 0 && !NuGetVersion.TryParse(ImageVersion, out _)) Error(Property(nameof(ImageVersion)), nameof(Strings.InvalidImageVersion), ImageVersion);
+        if (VolumeId.Length > 32) Error(Property(nameof(VolumeId)), nameof(Strings.VolumeIdTooLong), VolumeId, VolumeId.Length);
         CheckMirror(nameof(BuildMirror), BuildMirror);
         CheckMirror(nameof(ImageMirror), ImageMirror);
         ResolveUser();
@@ -113,6 +129,13 @@ public sealed partial class ResolveLiveImageConfiguration : LiveImageTask
     }
 
     private void Error(string resource, params object[] args) => Log.LogErrorWithCodeFromResources(resource, args);
+
+    /// <summary>An error placed at the project line that sets the input (at the task when the project does not).</summary>
+    private void Error(SourceLocation? at, string resource, params object[] args) => Log.Error(at, resource, args);
+
+    private SourceLocation? Property(string name) => _project.Property(name);
+
+    private SourceLocation? Item(string itemType, ITaskItem item) => _project.Item(itemType, item.ItemSpec);
 
     /// <summary>
     /// Decides how the image's programs run (natively or through qemu-user) and where GRUB's EFI modules
@@ -175,24 +198,24 @@ public sealed partial class ResolveLiveImageConfiguration : LiveImageTask
         if (!IncludeDtb && Dtb.Length == 0) return;
         if (!arch.HasDeviceTrees)
         {
-            Error(nameof(Strings.DtbWithoutDeviceTrees), arch.Name, string.Join(", ", DebianArchitecture.All.Where(a => a.HasDeviceTrees).Select(a => a.Name)));
+            Error(Property(IncludeDtb ? nameof(IncludeDtb) : nameof(Dtb)) ?? Property(nameof(Dtb)), nameof(Strings.DtbWithoutDeviceTrees), arch.Name, string.Join(", ", DebianArchitecture.All.Where(a => a.HasDeviceTrees).Select(a => a.Name)));
             return;
         }
         if (Dtb.Length > 0 && (Dtb.StartsWith('/') || !Dtb.EndsWith(".dtb", StringComparison.Ordinal) || Dtb.Split('/').Any(p => p is "" or "." or "..")))
-            Error(nameof(Strings.InvalidDtb), Dtb);
+            Error(Property(nameof(Dtb)), nameof(Strings.InvalidDtb), Dtb);
     }
 
     private void CheckSuite()
     {
-        if (Suite.Trim().Length == 0) Error(nameof(Strings.EmptySuite), DebianSuite.Names);
-        else if (!DebianSuite.IsKnown(Suite)) Error(nameof(Strings.UnknownSuite), Suite, DebianSuite.Names);
+        if (Suite.Trim().Length == 0) Error(Property(nameof(Suite)), nameof(Strings.EmptySuite), DebianSuite.Names);
+        else if (!DebianSuite.IsKnown(Suite)) Error(Property(nameof(Suite)), nameof(Strings.UnknownSuite), Suite, DebianSuite.Names);
     }
 
     private void CheckMirror(string property, string value)
     {
         if (value.Length == 0) return;
         if (!Uri.TryCreate(value, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https" or "file"))
-            Error(nameof(Strings.InvalidMirror), property, value);
+            Error(Property(property), nameof(Strings.InvalidMirror), property, value);
     }
 
     /// <summary>Accepts LiveUser="user/live" (vmdebootstrap's --user form) as well as separate properties.</summary>
@@ -206,19 +229,19 @@ public sealed partial class ResolveLiveImageConfiguration : LiveImageTask
             password = user[(slash + 1)..];
             user = user[..slash];
         }
-        if (user.Length > 0 && !UserName().IsMatch(user)) Error(nameof(Strings.InvalidLiveUser), user);
-        if (password.IndexOfAny(['\n', '\r', ':']) >= 0) Error(nameof(Strings.InvalidLivePassword));
+        if (user.Length > 0 && !UserName().IsMatch(user)) Error(Property(nameof(LiveUser)), nameof(Strings.InvalidLiveUser), user);
+        if (password.IndexOfAny(['\n', '\r', ':']) >= 0) Error(Property(slash >= 0 ? nameof(LiveUser) : nameof(LivePassword)), nameof(Strings.InvalidLivePassword));
         ResolvedLiveUser = user;
         if (LivePasswordFile.Length > 0)
         {
             // the file wins; its password stays out of every property and parameter
             var path = Path.GetFullPath(LivePasswordFile, ProjectDirectory.Length > 0 ? Path.GetFullPath(ProjectDirectory) : Directory.GetCurrentDirectory());
             try { password = Internal.LivePasswordFile.Read(path); }
-            catch (LiveImageException e) { Error(e.ResourceName, e.Arguments); return; }
+            catch (LiveImageException e) { Error(Property(nameof(LivePasswordFile)), e.ResourceName, e.Arguments); return; }
             ResolvedLivePasswordFile = path;
         }
         else ResolvedLivePassword = password;
-        LivePasswordFingerprint = Internal.LivePasswordFile.Fingerprint(password);
+        LivePasswordGeneration = PasswordStateFile.Length > 0 ? LivePasswordState.Generation(PasswordStateFile, password) : Guid.NewGuid().ToString("N");
     }
 
     private ITaskItem[] ResolvePackages()
@@ -230,7 +253,7 @@ public sealed partial class ResolveLiveImageConfiguration : LiveImageTask
             var name = item.ItemSpec.Trim();
             // apt accepts name:arch and name=version; only the name part is checked here
             var bare = name.Split('=', ':')[0];
-            if (!PackageName().IsMatch(bare)) { Error(nameof(Strings.InvalidPackageName), name); continue; }
+            if (!PackageName().IsMatch(bare)) { Error(Item("Package", item), nameof(Strings.InvalidPackageName), name); continue; }
             var resolved = new TaskItem(name);
             item.CopyMetadataTo(resolved);
             resolved.SetMetadata("Recommends", item.GetMetadata("Recommends").Equals("false", StringComparison.OrdinalIgnoreCase) ? "false" : "true");
@@ -246,8 +269,8 @@ public sealed partial class ResolveLiveImageConfiguration : LiveImageTask
         foreach (var item in AptSources.Where(AppliesToArchitecture))
         {
             var (entry, error, args) = AptSourceEntry.Parse(item, Suite, directory);
-            if (entry is null) Error(error!, args);
-            else if (result.Any(r => r.ItemSpec == entry.Name)) Error(nameof(Strings.AptSourceInvalid), entry.Name, "another AptSource has the same name");
+            if (entry is null) Error(Item("AptSource", item), error!, args);
+            else if (result.Any(r => r.ItemSpec == entry.Name)) Error(Item("AptSource", item), nameof(Strings.AptSourceInvalid), entry.Name, "another AptSource has the same name");
             else result.Add(entry.ToItem());
         }
         return [.. result];
@@ -263,21 +286,47 @@ public sealed partial class ResolveLiveImageConfiguration : LiveImageTask
         {
             var hook = ordered[i];
             var path = hook.GetMetadata("FullPath");
-            if (!File.Exists(path)) { Error(nameof(Strings.HookMissing), hook.ItemSpec, path); continue; }
-            if (!IsBelowProject(path)) { Error(nameof(Strings.HookOutsideProject), hook.ItemSpec, path, Path.GetFullPath(ProjectDirectory)); continue; }
-            if ((File.GetUnixFileMode(path) & UnixFileMode.UserExecute) == 0) { Error(nameof(Strings.HookNotExecutable), hook.ItemSpec); continue; }
+            // about the item: at its project line; about the file itself: at the hook
+            var item = Item("Hook", hook);
+            if (!File.Exists(path)) { Error(item, nameof(Strings.HookMissing), hook.ItemSpec, path); continue; }
+            if (!IsBelowProject(path)) { Error(item, nameof(Strings.HookOutsideProject), hook.ItemSpec, path, Path.GetFullPath(ProjectDirectory)); continue; }
+            if ((File.GetUnixFileMode(path) & UnixFileMode.UserExecute) == 0) { Error(item ?? new SourceLocation(path), nameof(Strings.HookNotExecutable), hook.ItemSpec); continue; }
             if (!CheckHookContent(hook.ItemSpec, path)) continue;
             var runIn = hook.GetMetadata("RunIn");
             runIn = runIn.Length == 0 ? "host" : runIn.ToLowerInvariant();
-            if (runIn is not ("host" or "chroot")) { Error(nameof(Strings.InvalidRunIn), hook.ItemSpec, hook.GetMetadata("RunIn")); continue; }
+            if (runIn is not ("host" or "chroot")) { Error(item, nameof(Strings.InvalidRunIn), hook.ItemSpec, hook.GetMetadata("RunIn")); continue; }
             var resolved = new TaskItem(path);
             hook.CopyMetadataTo(resolved);
             resolved.SetMetadata("RunIn", runIn);
             resolved.SetMetadata("HookName", Path.GetFileName(path));
             resolved.SetMetadata("LayerName", $"40-hook-{i + 1:D2}-{Path.GetFileNameWithoutExtension(path)}");
+            var inputs = ResolveHookInputs(hook, item);
+            resolved.SetMetadata("InputFiles", string.Join(';', inputs));
+            // names relative to the project, for the input cache: a moved project directory is not a change
+            resolved.SetMetadata("InputNames", string.Join(' ', inputs.Select(f => Path.GetRelativePath(ProjectRoot, f))));
             result.Add(resolved);
         }
+        ResolvedHookInputs = [.. result.SelectMany(h => h.GetMetadata("InputFiles").Split(';', StringSplitOptions.RemoveEmptyEntries)).Distinct().Select(f => new TaskItem(f))];
         return [.. result];
+    }
+
+    private string ProjectRoot => ProjectDirectory.Length > 0 ? Path.GetFullPath(ProjectDirectory) : Directory.GetCurrentDirectory();
+
+    /// <summary>
+    /// The files a hook's Inputs metadata names (';'-separated paths or wildcards, relative to the project):
+    /// a library it sources or data it reads, which join its key so that editing them reruns it.
+    /// A pattern that matches nothing is LIVE1033, as for the project's own wildcards.
+    /// </summary>
+    private List<string> ResolveHookInputs(ITaskItem hook, SourceLocation? at)
+    {
+        var files = new List<string>();
+        foreach (var pattern in hook.GetMetadata("Inputs").Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            var matched = Glob.Expand(ProjectRoot, pattern);
+            if (matched.Count == 0) Log.Warning(at, nameof(Strings.PatternMatchesNothing), $"Hook {Path.GetFileName(hook.ItemSpec)} Inputs", pattern, ProjectRoot);
+            files.AddRange(matched);
+        }
+        return [.. files.Distinct().Order(StringComparer.Ordinal)];
     }
 
     private bool IsBelowProject(string path)
@@ -298,17 +347,38 @@ public sealed partial class ResolveLiveImageConfiguration : LiveImageTask
         var elf = head.SequenceEqual((ReadOnlySpan<byte>)[0x7F, (byte)'E', (byte)'L', (byte)'F']);
         if (!head.StartsWith("#!"u8) && !elf)
         {
-            Error(nameof(Strings.HookNoShebang), spec);
+            Error(new SourceLocation(path, 1, 1), nameof(Strings.HookNoShebang), spec);
             return false;
         }
         var crlf = bytes.AsSpan().IndexOf("\r\n"u8);
         if (crlf >= 0 && !elf)
         {
             var line = 1 + bytes.AsSpan(0, crlf).Count((byte)'\n');
-            Error(nameof(Strings.HookCrlf), spec, line);
+            Error(new SourceLocation(path, line), nameof(Strings.HookCrlf), spec, line);
             return false;
         }
         return true;
+    }
+
+    /// <summary>The project file's own checks, once per build (the outer build does them for its inner builds).</summary>
+    internal static void CheckProjectFileText(TaskLoggingHelper log, string projectFile, ITaskItem[] sdkFiles)
+    {
+        CheckMisspeltProperties(log, projectFile, sdkFiles);
+        CheckUnmatchedWildcards(log, projectFile);
+    }
+
+    /// <summary>
+    /// LIVE1033: MSBuild drops a wildcard that matches no file without a word, and the files the
+    /// project meant silently miss from the image. Each IncludeFile and Hook wildcard of the project
+    /// is matched against the disk again, and warned about at its line when it matches nothing.
+    /// </summary>
+    internal static void CheckUnmatchedWildcards(TaskLoggingHelper log, string projectFile)
+    {
+        var project = ProjectLocations.Load(projectFile);
+        var directory = Path.GetDirectoryName(Path.GetFullPath(projectFile.Length > 0 ? projectFile : "."))!;
+        foreach (var type in new[] { "IncludeFile", "Hook" })
+            foreach (var (pattern, at) in project.Wildcards(type))
+                if (Glob.Expand(directory, pattern).Count == 0) log.Warning(at, nameof(Strings.PatternMatchesNothing), type, pattern, directory);
     }
 
     /// <summary>Warns about project properties that are not the SDK's but nearly are (Suit, LivePasword); used by the outer build too.</summary>
@@ -331,15 +401,15 @@ public sealed partial class ResolveLiveImageConfiguration : LiveImageTask
         var path = Path.GetFullPath(SplashImage, ProjectDirectory.Length > 0 ? Path.GetFullPath(ProjectDirectory) : Directory.GetCurrentDirectory());
         var size = File.Exists(path) ? ProjectInputChecks.PngSize(path) : null;
         if (size is null)
-            Error(nameof(Strings.SplashImageNotPng), SplashImage, File.Exists(path) ? "is not a PNG file" : "does not exist");
+            Error(Property(nameof(SplashImage)), nameof(Strings.SplashImageNotPng), SplashImage, File.Exists(path) ? "is not a PNG file" : "does not exist");
         else if (size.Value.Width != ProjectInputChecks.SplashWidth || size.Value.Height != ProjectInputChecks.SplashHeight)
-            Log.LogWarningWithCodeFromResources(nameof(Strings.SplashImageSize), SplashImage, size.Value.Width, size.Value.Height);
+            Log.Warning(Property(nameof(SplashImage)), nameof(Strings.SplashImageSize), SplashImage, size.Value.Width, size.Value.Height);
     }
 
     private void CheckIncludeFiles()
     {
         foreach (var file in IncludeFiles)
-            if (!File.Exists(file.GetMetadata("FullPath"))) Error(nameof(Strings.IncludeFileMissing), file.ItemSpec);
+            if (!File.Exists(file.GetMetadata("FullPath"))) Error(Item("IncludeFile", file), nameof(Strings.IncludeFileMissing), file.ItemSpec);
     }
 
     private bool AppliesToArchitecture(ITaskItem item)

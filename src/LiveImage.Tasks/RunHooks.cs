@@ -17,6 +17,14 @@ public sealed class RunHooks : LiveImageTask
 {
     [Required] public string Architecture { get; set; } = "";
     public string Suite { get; set; } = "";
+    // the image's metadata, for the hooks' environment (LIVEIMAGE_NAME, ...), as mkosi gives its scripts
+    public string ImageName { get; set; } = "";
+    public string ImageVersion { get; set; } = "";
+    public string HostName { get; set; } = "";
+    public string LiveUser { get; set; } = "";
+    public string Configuration { get; set; } = "";
+    /// <summary>The project's directory on the host (also for chroot hooks, which cannot see it): LIVEIMAGE_PROJECT_DIR.</summary>
+    public string ProjectDirectory { get; set; } = "";
     /// <summary>Hooks from ResolveLiveImageConfiguration (metadata HookName, LayerName, RunIn).</summary>
     public ITaskItem[] Hooks { get; set; } = [];
     /// <summary>Layers below the hooks, bottom first.</summary>
@@ -36,6 +44,9 @@ public sealed class RunHooks : LiveImageTask
     protected override void ExecuteCore()
     {
         var key = File.Exists(BaseStamp) ? File.ReadAllText(BaseStamp).Trim() : "";
+        // what every hook sees beyond its own file: the image's metadata and the helper library
+        key = Key(key, ImageEnvironment().Where(e => e.Key != "LIVEIMAGE_PROJECT_DIR").Select(e => $"{e.Key}={e.Value}")
+            .Append("helpers:" + (HelpersScript.Length > 0 && File.Exists(HelpersScript) ? Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(HelpersScript))) : "")));
         var lower = LowerLayers.Select(l => l.GetMetadata("FullPath")).ToList();
         var rerun = false;
         RemoveStaleLayers();
@@ -45,7 +56,7 @@ public sealed class RunHooks : LiveImageTask
         {
             foreach (var hook in Hooks)
             {
-                key = Key(key, hook);
+                key = Key(key, hook, ProjectDirectory);
                 var layer = Path.Combine(Path.GetFullPath(LayersDirectory), hook.GetMetadata("LayerName"));
                 var keyFile = RootfsStageTask.LayerKey(layer);
                 rerun |= !(Directory.Exists(layer) && File.Exists(keyFile) && File.ReadAllText(keyFile) == key);
@@ -87,8 +98,7 @@ public sealed class RunHooks : LiveImageTask
             PackageCache = PackageCache.Length > 0 ? Path.GetFullPath(PackageCache) : null,
         };
         var env = RootfsStageTask.AptEnvironment();
-        env["LIVEIMAGE_ARCH"] = Architecture;
-        env["LIVEIMAGE_SUITE"] = Suite;
+        foreach (var (k, v) in ImageEnvironment()) env[k] = v;
         env["LIVEIMAGE_HOOK"] = name;
         env["LIVEIMAGE_HELPERS"] = HelpersScript;
         var logPath = Path.Combine(Path.GetFullPath(LogDirectory), $"hook-{name}.log");
@@ -101,7 +111,8 @@ public sealed class RunHooks : LiveImageTask
         foreach (var leftover in result.Leftovers) Log.LogWarningWithCodeFromResources(nameof(Strings.LeftoverProcess), "hook " + name, leftover);
         if (result.ExitCode != 0) RootfsStageTask.ThrowIfDiskFull("hook " + name, "hook " + name, layer, result);
         if (result.ExitCode != 0) ThrowIfEmulationFailure(EmulatedArchitecture, "hook " + name, result);
-        if (result.ExitCode != 0) throw new LiveImageException(nameof(Strings.HookFailed), name, result.ExitCode, result.TailText, result.LogPath);
+        // at the hook's file, which is what the user edits (not the SDK's task)
+        if (result.ExitCode != 0) throw new LiveImageException(nameof(Strings.HookFailed), name, result.ExitCode, result.TailText, result.LogPath) { Location = new SourceLocation(path) };
         High(nameof(Strings.StageFinished), "hook " + name, Architecture, (DateTime.UtcNow - started).TotalSeconds);
         RootfsStageTask.LogUsage(Log, "hook " + name, Architecture, layer, lower);
     }
@@ -115,11 +126,38 @@ public sealed class RunHooks : LiveImageTask
         exec chroot "$LIVEIMAGE_ROOT" /run/liveimage-hook /
         """;
 
-    internal static string Key(string below, ITaskItem hook)
+    /// <summary>The variables every hook gets besides $1 and LIVEIMAGE_HELPERS (README lists them).</summary>
+    internal Dictionary<string, string> ImageEnvironment() => new()
+    {
+        ["LIVEIMAGE_NAME"] = ImageName,
+        ["LIVEIMAGE_VERSION"] = ImageVersion,
+        ["LIVEIMAGE_SUITE"] = Suite,
+        ["LIVEIMAGE_ARCHITECTURE"] = Architecture,
+        ["LIVEIMAGE_ARCH"] = Architecture, // the older name, kept for existing hooks
+        ["LIVEIMAGE_HOSTNAME"] = HostName,
+        ["LIVEIMAGE_USER"] = LiveUser,
+        ["LIVEIMAGE_CONFIGURATION"] = Configuration,
+        ["LIVEIMAGE_PROJECT_DIR"] = ProjectDirectory.Length > 0 ? Path.GetFullPath(ProjectDirectory) : "",
+    };
+
+    private static string Key(string below, IEnumerable<string> lines) =>
+        Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(string.Join('\n', lines.Prepend(below)))));
+
+    /// <summary>
+    /// A hook's key chains the key below it with its name, RunIn, content and the files of its Inputs
+    /// (named relative to the project, so a moved project directory is not a change).
+    /// </summary>
+    internal static string Key(string below, ITaskItem hook, string projectDirectory = "")
     {
         using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         sha.AppendData(Encoding.UTF8.GetBytes($"{below}\n{hook.GetMetadata("HookName")}\n{hook.GetMetadata("RunIn")}\n"));
         sha.AppendData(File.ReadAllBytes(hook.GetMetadata("FullPath")));
+        foreach (var input in hook.GetMetadata("InputFiles").Split(';', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var name = projectDirectory.Length > 0 ? Path.GetRelativePath(Path.GetFullPath(projectDirectory), input) : Path.GetFileName(input);
+            sha.AppendData(Encoding.UTF8.GetBytes($"\ninput {name}\n"));
+            if (File.Exists(input)) sha.AppendData(File.ReadAllBytes(input));
+        }
         return Convert.ToHexString(sha.GetHashAndReset());
     }
 

@@ -28,6 +28,9 @@ public sealed class Squash : LiveImageTask
     public string CompressionOptions { get; set; } = "";
     public bool Modules { get; set; }
 
+    /// <summary>Overridable for tests: the mksquashfs program (a stub that writes a few KiB reaches LIVE4001).</summary>
+    internal string Mksquashfs { get; set; } = "mksquashfs";
+
     protected override void ExecuteCore()
     {
         High(nameof(Strings.StageStarting), "squash", Architecture, Modules ? $"mksquashfs ({Compression}), one module per layer" : $"mksquashfs ({Compression})");
@@ -51,7 +54,7 @@ public sealed class Squash : LiveImageTask
             MountSystem = false,
         };
         var output = Path.Combine(live, "filesystem.squashfs");
-        MakeSquashfs(output, partial => ns.OnHost(["mksquashfs", .. MksquashfsArguments(ns.MergedDirectory, partial)], LogFile), MinimumSize);
+        MakeSquashfs(output, partial => ns.OnHost([Mksquashfs, .. MksquashfsArguments(ns.MergedDirectory, partial)], LogFile), MinimumSize);
     }
 
     private void SquashModules(string live)
@@ -74,7 +77,7 @@ public sealed class Squash : LiveImageTask
             }
             File.Delete(generationFile);
             // a layer is squashed as it is on disk: overlayfs whiteouts and opaque directories stay, and live-boot's overlay honours them
-            MakeSquashfs(output, partial => new ToolCommand("mksquashfs", MksquashfsArguments(layer, partial)) { LogPath = LogFile }, i == 0 ? MinimumSize : 0);
+            MakeSquashfs(output, partial => new ToolCommand(Mksquashfs, MksquashfsArguments(layer, partial)) { LogPath = LogFile }, i == 0 ? MinimumSize : 0);
             File.WriteAllText(generationFile, generation);
         }
         // live-boot stacks the modules in this order, the first at the bottom

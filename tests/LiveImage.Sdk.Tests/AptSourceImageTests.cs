@@ -1,4 +1,5 @@
 using System.IO.Compression;
+using System.Security.Cryptography;
 using System.Text;
 
 namespace LiveImage.Sdk.Tests;
@@ -33,6 +34,7 @@ public sealed class AptSourceImageTests(MinimalImageFixture image, ITestOutputHe
         var build = image.Workspace.Build(copy, output, $"-p:LivePasswordFile={passwordFile}", $"-bl:{binlog}");
         Assert.True(build.Succeeded, "the build with AptSource items failed");
         Assert.Contains("packages [amd64]: runs because", build.Output);
+        Assert.Contains("configure [amd64]: runs because LivePassword changed", build.Output);
         Assert.Contains("apt sources local (" + archive.BaseUri, build.Output);
 
         var squashfs = Path.Combine(copy, "obj/Release/amd64/iso/live/filesystem.squashfs");
@@ -50,13 +52,21 @@ public sealed class AptSourceImageTests(MinimalImageFixture image, ITestOutputHe
         var hash = shadow.Split(':')[1];
         var (code, crypted) = Tools.Run("perl", "-e", "print crypt($ARGV[0], $ARGV[1])", secret, hash);
         Assert.True(code == 0 && crypted == hash, $"the live user's password is not the one in LivePasswordFile ({hash})");
+        // nor is the unsalted SHA-256 prefix the build once printed as the password's fingerprint (issue 10, item 6)
+        var unsalted = Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(secret)))[..16].ToLowerInvariant();
         var binlogText = GunzippedText(binlog);
         Assert.Contains(passwordFile, binlogText); // the search works: the file's name is there
         Assert.DoesNotContain(secret, binlogText);
+        Assert.DoesNotContain(unsalted, binlogText);
         foreach (var file in Directory.EnumerateFiles(Path.Combine(copy, "obj/Release/amd64"), "*", SearchOption.TopDirectoryOnly)
                      .Concat(Directory.EnumerateFiles(Path.Combine(copy, "obj/Release/amd64/logs"))))
+        {
             Assert.DoesNotContain(secret, File.ReadAllText(file));
+            Assert.DoesNotContain(unsalted, File.ReadAllText(file));
+        }
         Assert.DoesNotContain(secret, build.Output);
+        Assert.DoesNotContain(unsalted, build.Output);
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(Path.Combine(copy, "obj/Release/amd64/configure.password")));
 
         var again = image.Workspace.Build(copy, output, $"-p:LivePasswordFile={passwordFile}");
         Assert.True(again.Succeeded);

@@ -40,6 +40,8 @@ public sealed class EditLoopTests(MinimalImageFixture image, ITestOutputHelper o
         Assert.Equal(["iso"], StagesInvalidatedBy(copy, "-p:KernelArguments=quiet"));
         Assert.Equal(["iso"], StagesInvalidatedBy(copy, "-p:MenuTitle=Other"));
         Assert.Equal(["squash"], StagesInvalidatedBy(copy, "-p:SquashfsCompression=xz"));
+        // hooks see LIVEIMAGE_VERSION, so the sample's hook reruns for a new version (and the ISO's name changes)
+        Assert.Equal(["hooks", "iso"], StagesInvalidatedBy(copy, "-p:ImageVersion=2.0.0"));
         Assert.DoesNotContain("other", string.Concat(InputCaches(copy).Values)); // the password is only fingerprinted
     }
 
@@ -66,6 +68,62 @@ public sealed class EditLoopTests(MinimalImageFixture image, ITestOutputHelper o
         Assert.Contains("finalize [amd64]: runs because the stage below it (hooks) ran again", result.Output);
         Assert.Contains("iso [amd64]: runs because", result.Output);
         Assert.Contains("edited", Tools.ReadFromSquashfs(Path.Combine(Obj(copy), "iso/live/filesystem.squashfs"), "etc/motd"));
+    }
+
+    /// <summary>
+    /// Issue 10, item 5: hooks get the image's metadata in their environment (chroot hooks too), and a
+    /// file named in a hook's Inputs, or the SDK's helper library, reruns the hook when it changes.
+    /// Only the hooks stage is built (-t:LiveImageHooks), so nothing is squashed.
+    /// </summary>
+    [Fact]
+    public void HookInputsAndTheHelperLibraryRerunTheHookWhichSeesTheImagesMetadata()
+    {
+        var copy = image.CopyOfBuiltImage("hook-inputs", """
+            <Hook Include="hooks/0100-motd.sh" Inputs="hooks/lib/*.sh" />
+            <Hook Include="hooks/0200-env.sh" RunIn="chroot" />
+            """);
+        var lib = Path.Combine(copy, "hooks/lib/common.sh");
+        Directory.CreateDirectory(Path.GetDirectoryName(lib)!);
+        File.WriteAllText(lib, "GREETING='from common'\n");
+        File.WriteAllText(Path.Combine(copy, "hooks/0100-motd.sh"), """
+            #!/bin/sh
+            set -eu
+            . "$LIVEIMAGE_PROJECT_DIR/hooks/lib/common.sh"
+            echo "$GREETING $LIVEIMAGE_NAME $LIVEIMAGE_VERSION" > "$1/etc/issue.liveimage"
+            """);
+        var envHook = Path.Combine(copy, "hooks/0200-env.sh");
+        File.WriteAllText(envHook, "#!/bin/sh\nenv | grep '^LIVEIMAGE_' | sort > /etc/liveimage-env\n");
+        File.SetUnixFileMode(envHook, File.GetUnixFileMode(Path.Combine(copy, "hooks/0100-motd.sh")));
+        var layers = Path.Combine(Obj(copy), "layers");
+        string Issue() => File.ReadAllText(Path.Combine(layers, "40-hook-01-0100-motd/etc/issue.liveimage"));
+
+        Assert.True(image.Workspace.Build(copy, output, "-t:LiveImageHooks").Succeeded);
+        Assert.Equal("from common debian-live-minimal 1.0.0\n", Issue());
+        var env = File.ReadAllLines(Path.Combine(layers, "40-hook-02-0200-env/etc/liveimage-env"));
+        foreach (var line in new[]
+                 {
+                     "LIVEIMAGE_NAME=debian-live-minimal", "LIVEIMAGE_VERSION=1.0.0", "LIVEIMAGE_SUITE=trixie", "LIVEIMAGE_ARCHITECTURE=amd64",
+                     "LIVEIMAGE_HOSTNAME=debian", "LIVEIMAGE_USER=user", "LIVEIMAGE_CONFIGURATION=Release", $"LIVEIMAGE_PROJECT_DIR={copy}",
+                 })
+            Assert.Contains(line, env);
+
+        // the library the hook sources changed: that hook reruns
+        File.WriteAllText(lib, "GREETING='edited common'\n");
+        var edited = image.Workspace.Build(copy, output, "-t:LiveImageHooks");
+        Assert.True(edited.Succeeded);
+        Assert.Contains($"hooks [amd64]: runs because '{lib}' changed", edited.Output);
+        Assert.Equal("edited common debian-live-minimal 1.0.0\n", Issue());
+
+        var again = image.Workspace.Build(copy, output, "-t:LiveImageHooks");
+        Assert.Contains("Skipping target \"LiveImageHooks\"", again.Output);
+
+        // another helper library (as after an SDK update): every hook reruns
+        var helpers = Path.Combine(copy, "helpers-edited.sh");
+        File.WriteAllText(helpers, File.ReadAllText(Directory.GetFiles(image.Workspace.NuGetPackages, "liveimage-helpers.sh", SearchOption.AllDirectories).First()) + "\n# edited\n");
+        var newHelpers = image.Workspace.Build(copy, output, "-t:LiveImageHooks", $"-p:LiveImageHelpersScript={helpers}");
+        Assert.True(newHelpers.Succeeded);
+        Assert.Contains("hooks [amd64]: runs because Helpers changed", newHelpers.Output);
+        Assert.Contains("hook 0100-motd.sh [amd64]: on the host side", newHelpers.Output);
     }
 
     [Fact]

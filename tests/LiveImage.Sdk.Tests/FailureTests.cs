@@ -20,6 +20,40 @@ public sealed class FailureTests(MinimalImageFixture image, ITestOutputHelper ou
         Assert.Empty(Tools.MountsBelow(copy));
     }
 
+    /// <summary>Issue 10, item 7: a pin to a version the archive lacks names the package, the version and those there are.</summary>
+    [Fact]
+    public void PackagePinnedToAMissingVersionIsLIVE2020NamingTheVersionsThereAre()
+    {
+        var copy = image.CopyOfBuiltImage("bad-version", """<Package Include="tmux=0.0-1" Recommends="false" />""");
+        var result = image.Workspace.Build(copy, output);
+        Assert.False(result.Succeeded);
+        Assert.Contains("Skipping target \"LiveImageConfigure\"", result.Output);
+        Assert.Contains("error LIVE2020: Package 'tmux' is pinned to version '0.0-1'", result.Output);
+        Assert.Matches(@"Versions there: \d[^ ,]*", result.Output);
+        Assert.DoesNotContain("error LIVE2010", result.Output);
+        Assert.Empty(Tools.MountsBelow(copy));
+    }
+
+    /// <summary>Issue 10, items 7 and 8: input errors and unmatched wildcards at the .liveproj line, not in the SDK.</summary>
+    [Fact]
+    public void InputErrorsAndWildcardsMatchingNothingArePlacedAtTheProjectLine()
+    {
+        var copy = image.Workspace.CopySample("debian-live-minimal", "input-lines");
+        MinimalImageFixture.AddItems(copy, """
+            <IncludeFile Include="rootfs/**" />
+            <Package Include="Bad_Name" />
+            """);
+        var project = Path.Combine(copy, "debian-live-minimal.liveproj");
+        var lines = File.ReadAllLines(project);
+        int Line(string text) => Array.FindIndex(lines, l => l.Contains(text)) + 1;
+        var result = image.Workspace.Build(copy, output, "-t:LiveImageResolve");
+        Assert.False(result.Succeeded);
+        Assert.Contains($"{project}({Line("rootfs/**")},", result.Output.Split('\n').First(l => l.Contains("warning LIVE1033")));
+        Assert.Contains("IncludeFile pattern 'rootfs/**' matches no file", result.Output);
+        Assert.Contains($"{project}({Line("Bad_Name")},", result.Output.Split('\n').First(l => l.Contains("error LIVE1007")));
+        Assert.DoesNotContain("LiveImage.targets(", result.Output.Split('\n').First(l => l.Contains("error LIVE1007")));
+    }
+
     [Fact]
     public void SigkillDuringPackageInstallLeavesNoMountAndTheNextBuildSucceeds()
     {

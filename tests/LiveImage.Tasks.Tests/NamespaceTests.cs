@@ -61,6 +61,7 @@ public sealed class NamespaceTests : IDisposable
         Assert.False(task.Execute());
         var error = Assert.Single(_engine.Errors);
         Assert.Equal("LIVE3001", error.Code);
+        Assert.Equal(Path.Combine(_dir.Path, "hooks/0100-hook.sh"), error.File); // an IDE opens the hook, not the SDK
         Assert.Contains("0100-hook.sh", error.Message);
         Assert.Contains("exit code 7", error.Message);
         Assert.Contains("line-30", error.Message);
@@ -84,6 +85,55 @@ public sealed class NamespaceTests : IDisposable
         Assert.True(Hooks("#!/bin/sh\ndate +%s%N > \"$1/etc/one\"\n", "#!/bin/sh\n# edited\ndate +%s%N > \"$1/etc/two\"\n").Execute());
         Assert.Equal(one, Read("40-hook-01", "one"));
         Assert.NotEqual(two, Read("40-hook-02", "two"));
+    }
+
+    [RootFact]
+    public void HooksGetTheImagesMetadataInTheirEnvironment()
+    {
+        var task = Hooks("#!/bin/sh\nenv | grep '^LIVEIMAGE_' | sort > \"$1/etc/env\"\n");
+        (task.ImageName, task.ImageVersion, task.Suite, task.HostName, task.LiveUser, task.Configuration, task.ProjectDirectory) =
+            ("rescue", "2.1.0", "trixie", "box", "ops", "Release", _dir.Path);
+        Assert.True(task.Execute(), _engine.AllErrors);
+        var env = File.ReadAllLines(Path.Combine(_dir.Path, "layers/40-hook-01/etc/env"));
+        foreach (var line in new[]
+                 {
+                     "LIVEIMAGE_NAME=rescue", "LIVEIMAGE_VERSION=2.1.0", "LIVEIMAGE_SUITE=trixie", "LIVEIMAGE_ARCHITECTURE=amd64",
+                     "LIVEIMAGE_HOSTNAME=box", "LIVEIMAGE_USER=ops", "LIVEIMAGE_CONFIGURATION=Release", $"LIVEIMAGE_PROJECT_DIR={_dir.Path}",
+                     "LIVEIMAGE_HOOK=0100-hook.sh",
+                 })
+            Assert.Contains(line, env);
+    }
+
+    /// <summary>A library a hook sources (its Inputs), the SDK's helper library and the image's version rerun it when they change.</summary>
+    [RootFact]
+    public void AHookRerunsWhenItsInputsTheHelpersOrTheImageVersionChange()
+    {
+        var lib = _dir.File("hooks/lib/common.sh", "GREETING=one\n");
+        var helpers = _dir.File("sdk/liveimage-helpers.sh", "# helpers 1\n");
+        RunHooks Run(Action<RunHooks>? change = null)
+        {
+            var task = Hooks("#!/bin/sh\ndate +%s%N > \"$1/etc/stamp\"\n");
+            task.Hooks[0].SetMetadata("InputFiles", lib);
+            (task.HelpersScript, task.ImageVersion, task.ProjectDirectory) = (helpers, "1.0.0", _dir.Path);
+            change?.Invoke(task);
+            Assert.True(task.Execute(), _engine.AllErrors);
+            return task;
+        }
+        string Stamp() => File.ReadAllText(Path.Combine(_dir.Path, "layers/40-hook-01/etc/stamp"));
+        Run();
+        var first = Stamp();
+        Run();
+        Assert.Equal(first, Stamp());
+        File.WriteAllText(lib, "GREETING=two\n");
+        Run();
+        var second = Stamp();
+        Assert.NotEqual(first, second);
+        File.WriteAllText(helpers, "# helpers 2\n");
+        Run();
+        var third = Stamp();
+        Assert.NotEqual(second, third);
+        Run(t => t.ImageVersion = "1.0.1");
+        Assert.NotEqual(third, Stamp());
     }
 
     [RootFact]

@@ -9,4 +9,7 @@ internal sealed class LiveImageException(string resourceName, params object[] ar
 {
     public string ResourceName { get; } = resourceName;
     public object[] Arguments { get; } = arguments;
+
+    /// <summary>The file the error is about (a hook), for an IDE to open; null: where MSBuild puts it (the task).</summary>
+    public SourceLocation? Location { get; init; }
 }

@@ -17,8 +17,4 @@ internal static class LivePasswordFile
         if (line.Contains(':')) throw new LiveImageException(nameof(Strings.LivePasswordFileInvalid), path, "holds a colon in its first line, which chpasswd cannot take");
         return line;
     }
-
-    /// <summary>Stands for a password in input caches: notices a change, keeps nothing readable.</summary>
-    public static string Fingerprint(string password) =>
-        "sha256:" + Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(password)))[..16].ToLowerInvariant();
 }
