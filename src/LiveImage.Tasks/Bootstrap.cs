@@ -1,4 +1,5 @@
-using LiveImage.Tasks.Internal;
+using LiveImage.Tasks.Diagnostics;
+using LiveImage.Tasks.Rootfs;
 using Microsoft.Build.Framework;
 
 namespace LiveImage.Tasks;

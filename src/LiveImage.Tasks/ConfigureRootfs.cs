@@ -1,3 +1,5 @@
+using LiveImage.Tasks.Configuration;
+using LiveImage.Tasks.Rootfs;
 using Microsoft.Build.Framework;
 
 namespace LiveImage.Tasks;
@@ -25,7 +27,7 @@ public sealed class ConfigureRootfs : RootfsStageTask
         var env = AptEnvironment();
         env["LIVEIMAGE_HOSTNAME"] = HostName;
         env["LIVEIMAGE_USER"] = LiveUser;
-        env["LIVEIMAGE_PASSWORD"] = LivePasswordFile.Length > 0 ? Internal.LivePasswordFile.Read(LivePasswordFile) : LivePassword;
+        env["LIVEIMAGE_PASSWORD"] = LivePasswordFile.Length > 0 ? Configuration.LivePasswordFile.Read(LivePasswordFile) : LivePassword;
         env["LIVEIMAGE_SUDO"] = LiveUserSudo ? "1" : "";
         env["LIVEIMAGE_LOCKROOT"] = LockRootPassword ? "1" : "";
         env["LIVEIMAGE_EXPIRE"] = ExpireLivePassword ? "1" : "";

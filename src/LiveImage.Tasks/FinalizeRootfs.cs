@@ -1,3 +1,4 @@
+using LiveImage.Tasks.Rootfs;
 using Microsoft.Build.Framework;
 
 namespace LiveImage.Tasks;
@@ -27,8 +28,8 @@ public sealed class FinalizeRootfs : RootfsStageTask
         env["LIVEIMAGE_SUITE"] = Suite;
         env["LIVEIMAGE_COMPONENTS"] = Components.Replace(';', ' ').Replace(',', ' ');
         // the build's sources are moved aside for good, the image's own put in place (live-build's .chroot/.binary lists)
-        var sources = AptSources.Select(Internal.AptSourceEntry.FromItem).ToList();
-        foreach (var source in sources.Where(s => s.Use == Internal.AptSourceUse.Image)) source.WriteInto(Layer);
+        var sources = AptSources.Select(Packages.AptSourceEntry.FromItem).ToList();
+        foreach (var source in sources.Where(s => s.Use == Packages.AptSourceUse.Image)) source.WriteInto(Layer);
         env["LIVEIMAGE_BUILD_ONLY_SOURCES"] = string.Join(' ', sources.Where(s => !s.InImage).Select(s => s.Name));
         RunChecked(Namespace().InChroot(["/bin/sh", "-c", Script], LogFile, env), "finalize");
         if (ManifestFile.Length > 0) WriteManifest();

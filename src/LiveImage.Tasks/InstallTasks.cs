@@ -1,5 +1,8 @@
 using System.Text.RegularExpressions;
-using LiveImage.Tasks.Internal;
+using LiveImage.Tasks.Diagnostics;
+using LiveImage.Tasks.Packages;
+using LiveImage.Tasks.Processes;
+using LiveImage.Tasks.Rootfs;
 using Microsoft.Build.Framework;
 
 namespace LiveImage.Tasks;

@@ -1,5 +1,8 @@
 using System.Text.RegularExpressions;
-using LiveImage.Tasks.Internal;
+using LiveImage.Tasks.Configuration;
+using LiveImage.Tasks.Diagnostics;
+using LiveImage.Tasks.Packages;
+using LiveImage.Tasks.Processes;
 using Microsoft.Build.Framework;
 using Microsoft.Build.Utilities;
 using NuGet.Versioning;
@@ -213,12 +216,12 @@ public sealed partial class ResolveLiveImageConfiguration : LiveImageTask
         {
             // the file wins; its password stays out of every property and parameter
             var path = Path.GetFullPath(LivePasswordFile, ProjectDirectory.Length > 0 ? Path.GetFullPath(ProjectDirectory) : Directory.GetCurrentDirectory());
-            try { password = Internal.LivePasswordFile.Read(path); }
+            try { password = Configuration.LivePasswordFile.Read(path); }
             catch (LiveImageException e) { Error(e.ResourceName, e.Arguments); return; }
             ResolvedLivePasswordFile = path;
         }
         else ResolvedLivePassword = password;
-        LivePasswordFingerprint = Internal.LivePasswordFile.Fingerprint(password);
+        LivePasswordFingerprint = Configuration.LivePasswordFile.Fingerprint(password);
     }
 
     private ITaskItem[] ResolvePackages()

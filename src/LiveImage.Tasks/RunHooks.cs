@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
-using LiveImage.Tasks.Internal;
+using LiveImage.Tasks.Diagnostics;
+using LiveImage.Tasks.Rootfs;
 using Microsoft.Build.Framework;
 using Microsoft.Build.Utilities;
 

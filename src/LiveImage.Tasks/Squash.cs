@@ -1,4 +1,6 @@
-using LiveImage.Tasks.Internal;
+using LiveImage.Tasks.Diagnostics;
+using LiveImage.Tasks.Processes;
+using LiveImage.Tasks.Rootfs;
 using Microsoft.Build.Framework;
 
 namespace LiveImage.Tasks;

@@ -1,7 +1,10 @@
 using System.Diagnostics;
-using System.Text;
 using System.Text.RegularExpressions;
-using LiveImage.Tasks.Internal;
+using System.Text;
+using LiveImage.Tasks.Configuration;
+using LiveImage.Tasks.Diagnostics;
+using LiveImage.Tasks.Iso;
+using LiveImage.Tasks.Processes;
 using Microsoft.Build.Framework;
 
 namespace LiveImage.Tasks;

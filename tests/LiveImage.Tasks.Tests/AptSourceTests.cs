@@ -1,4 +1,8 @@
-using LiveImage.Tasks.Internal;
+using LiveImage.Tasks.BootTesting;
+using LiveImage.Tasks.Configuration;
+using LiveImage.Tasks.Packages;
+using LiveImage.Tasks.Rootfs;
+
 using static LiveImage.Tasks.Tests.Items;
 
 namespace LiveImage.Tasks.Tests;

@@ -1,4 +1,5 @@
-using LiveImage.Tasks.Internal;
+using LiveImage.Tasks.BootTesting;
+using LiveImage.Tasks.Diagnostics;
 using Microsoft.Build.Framework;
 using Xunit;
 

@@ -313,7 +313,7 @@ public sealed class ResolveLiveImageConfigurationTests : IDisposable
     public void TheRealSdkFilesKnowTheDocumentedProperties()
     {
         var sdkDirectory = Path.Combine(RepoRoot(), "src/LiveImage.Sdk/Sdk");
-        var known = Internal.ProjectInputChecks.SdkPropertyNames(Directory.GetFiles(sdkDirectory));
+        var known = Configuration.ProjectInputChecks.SdkPropertyNames(Directory.GetFiles(sdkDirectory));
         foreach (var name in new[] { "Suite", "Architecture", "Architectures", "LivePassword", "LockRootPassword", "SquashfsCompression", "BootTestTimeout", "VerifyImageOnBuild", "BuildLockTimeout", "SplashImage" })
             Assert.Contains(name, known);
         Assert.DoesNotContain(known, n => n.StartsWith('_'));
@@ -333,7 +333,7 @@ public sealed class ResolveLiveImageConfigurationTests : IDisposable
     [InlineData("abc", "abc", 0)]
     [InlineData("", "abc", 3)]
     public void EditDistanceCountsTranspositionsAsOne(string a, string b, int expected) =>
-        Assert.Equal(expected, Internal.ProjectInputChecks.EditDistance(a, b));
+        Assert.Equal(expected, Configuration.ProjectInputChecks.EditDistance(a, b));
 
     private static byte[] Png(int width, int height)
     {
