@@ -1,6 +1,7 @@
 using System.Text.RegularExpressions;
 using LiveImage.Tasks.Configuration;
 using LiveImage.Tasks.Diagnostics;
+using LiveImage.Tasks.Emulation;
 using LiveImage.Tasks.Packages;
 using LiveImage.Tasks.Processes;
 using Microsoft.Build.Framework;
@@ -79,7 +80,7 @@ public sealed partial class ResolveLiveImageConfiguration : LiveImageTask
     internal string HostArchitecture { get; set; } = DebianArchitecture.Host;
 
     /// <summary>Overridable for tests: whether the host runs an architecture's programs without emulation (arch-test -n).</summary>
-    internal Func<string, bool> CanRunNatively { get; set; } = ArchTestNative;
+    internal Func<string, bool> CanRunNatively { get; set; } = ArchTest.RunsNatively;
 
     /// <summary>Overridable for tests: whether a host directory exists.</summary>
     internal Func<string, bool> HostDirectoryExists { get; set; } = Directory.Exists;
@@ -118,58 +119,16 @@ public sealed partial class ResolveLiveImageConfiguration : LiveImageTask
     private void Error(string resource, params object[] args) => Log.LogErrorWithCodeFromResources(resource, args);
 
     /// <summary>
-    /// Decides how the image's programs run (natively or through qemu-user) and where GRUB's EFI modules
-    /// come from, and returns the host tools that needs: arch-test for any other architecture (mmdebstrap
-    /// asks it), qemu-user-static for an emulated one, update-binfmts when the build may register the
-    /// handler, the GRUB package on the host unless the bootstrap takes it from the image's archive.
+    /// Decides how the image's programs run and where GRUB's EFI modules come from (see
+    /// <see cref="ArchitectureTools"/>), sets the outputs that say so, and returns the host tools that needs.
     /// </summary>
     internal IEnumerable<string> ResolveArchitectureTools(DebianArchitecture arch)
     {
-        var tools = new List<string>();
-        if (arch.Name != HostArchitecture) tools.Add("arch-test");
-        if (arch.ExecutionOn(HostArchitecture, CanRunNatively) == ExecutionMode.Emulated)
-        {
-            EmulatedArchitecture = arch.Name;
-            tools.AddRange([arch.QemuUserStatic, "setsid", "flock"]);
-            if (RegisterBinfmt) tools.Add("update-binfmts");
-        }
-        if (arch.HostGrubEfiDirectory is { } grub)
-        {
-            if (HostDirectoryExists(grub) || arch.GrubEfiPackageHosts.Contains(HostArchitecture) || GrubEfiFetchDirectory.Length == 0)
-            {
-                // the host's package: required where Debian has it for the host's architecture
-                GrubEfiDirectory = Path.GetDirectoryName(grub)!;
-                if (!HostDirectoryExists(grub)) tools.Add(grub);
-            }
-            else
-            {
-                // grub-efi-arm64-bin exists for arm64 hosts only: the bootstrap takes it from the image's archive
-                GrubEfiPackage = arch.GrubEfiPackage!;
-                GrubEfiDirectory = Path.Combine(Path.GetFullPath(GrubEfiFetchDirectory), "usr/lib/grub");
-                tools.Add("dpkg-deb");
-            }
-        }
-        return tools;
-    }
-
-    /// <summary>arch-test -n: whether this host's CPU and kernel run the architecture's programs without emulation.</summary>
-    private static bool ArchTestNative(string architecture)
-    {
-        if (HostTools.Find("arch-test") is not { } archTest) return false;
-        try
-        {
-            var psi = new System.Diagnostics.ProcessStartInfo(archTest) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-            psi.ArgumentList.Add("-n");
-            psi.ArgumentList.Add(architecture);
-            using var p = System.Diagnostics.Process.Start(psi)!;
-            var output = p.StandardOutput.ReadToEnd();
-            p.StandardError.ReadToEnd();
-            return p.WaitForExit(30_000) && p.ExitCode == 0 && output.Trim() == architecture + ": ok";
-        }
-        catch (System.ComponentModel.Win32Exception)
-        {
-            return false;
-        }
+        var resolved = ArchitectureTools.Resolve(arch, HostArchitecture, CanRunNatively, HostDirectoryExists, RegisterBinfmt, GrubEfiFetchDirectory);
+        EmulatedArchitecture = resolved.EmulatedArchitecture;
+        GrubEfiDirectory = resolved.GrubEfiDirectory;
+        GrubEfiPackage = resolved.GrubEfiPackage;
+        return resolved.Tools;
     }
 
     /// <summary>IncludeDtb and Dtb are for architectures whose kernels ship device trees; Dtb is a path below the kernel's dtb directory.</summary>

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.RegularExpressions;
 using System.Text;
 using LiveImage.Tasks.Configuration;
@@ -198,7 +197,7 @@ public sealed partial class VerifyImage : LiveImageTask
         }
         var shippedSize = report.Files.TryGetValue("/live/vmlinuz", out var shipped) ? shipped.Size : -1;
         var version = kernels.Where(k => k.File!.Size == shippedSize).Select(k => k.Version).FirstOrDefault()
-            ?? kernels.Select(k => k.Version).OrderBy(v => v, VersionComparer.Instance).Last();
+            ?? kernels.Select(k => k.Version).OrderBy(v => v, KernelVersionComparer.Instance).Last();
         var modules = tree.Resolve("/lib/modules/" + version);
         if (modules is not { IsDirectory: true } || tree.Resolve($"/lib/modules/{version}/modules.dep") is null)
             Error("NoKernelModules", version, $"/lib/modules/{version}");
@@ -272,53 +271,10 @@ public sealed partial class VerifyImage : LiveImageTask
 
     // ---- running the inspectors -----------------------------------------------------------------
 
-    private sealed record Run(int ExitCode, string Output, string Error);
-
     /// <summary>Runs a read-only inspector and keeps its output in memory: only the command line and exit code are logged.</summary>
-    private Run Capture(string program, IReadOnlyList<string> arguments)
-    {
-        var psi = new ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true, UseShellExecute = false };
-        foreach (var a in arguments) psi.ArgumentList.Add(a);
-        var display = ToolCommand.Join(new[] { program }.Concat(arguments));
-        Log.LogMessage(MessageImportance.Low, display);
-        Process process;
-        try { process = Process.Start(psi)!; }
-        catch (System.ComponentModel.Win32Exception) { throw new LiveImageException("MissingTool", program, HostTools.PackageFor(program)); }
-        using (process)
-        using (CancellationToken.Register(() => { try { process.Kill(true); } catch (InvalidOperationException) { } }))
-        {
-            process.StandardInput.Close();
-            var output = process.StandardOutput.ReadToEndAsync();
-            var error = process.StandardError.ReadToEndAsync();
-            process.WaitForExit();
-            CancellationToken.ThrowIfCancellationRequested();
-            if (LogFile.Length > 0)
-            {
-                Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(LogFile))!);
-                File.AppendAllText(LogFile, $"$ {display}\n# exit code {process.ExitCode}\n");
-            }
-            return new Run(process.ExitCode, output.Result, error.Result);
-        }
-    }
+    private CapturedOutput Capture(string program, IReadOnlyList<string> arguments) =>
+        CreateRunner().Capture(new ToolCommand(program, arguments) { LogPath = LogFile.Length > 0 ? LogFile : null });
 
     private static string Tail(string text) =>
         string.Join('\n', text.Split('\n', StringSplitOptions.RemoveEmptyEntries).TakeLast(ProcessRunner.TailLines));
-
-    /// <summary>Kernel versions as 'sort -V' orders them: digit runs numerically.</summary>
-    private sealed class VersionComparer : IComparer<string>
-    {
-        public static readonly VersionComparer Instance = new();
-
-        public int Compare(string? x, string? y)
-        {
-            var a = Regex.Split(x ?? "", @"(\d+)");
-            var b = Regex.Split(y ?? "", @"(\d+)");
-            for (var i = 0; i < Math.Min(a.Length, b.Length); i++)
-            {
-                var c = long.TryParse(a[i], out var na) && long.TryParse(b[i], out var nb) ? na.CompareTo(nb) : string.CompareOrdinal(a[i], b[i]);
-                if (c != 0) return c;
-            }
-            return a.Length.CompareTo(b.Length);
-        }
-    }
 }

@@ -23,6 +23,9 @@ internal sealed record ToolCommand(string FileName, IReadOnlyList<string> Argume
     private static string Quote(string a) => a.Length > 0 && a.All(c => char.IsLetterOrDigit(c) || "-_./=:,+@%".Contains(c)) ? a : "'" + a.Replace("'", "'\\''") + "'";
 }
 
+/// <summary>What a captured command printed, kept in memory.</summary>
+internal sealed record CapturedOutput(int ExitCode, string Output, string Error);
+
 internal sealed record ToolResult(int ExitCode, IReadOnlyList<string> Tail, string LogPath, IReadOnlyList<string> Leftovers)
 {
     public string TailText => string.Join('\n', Tail);
@@ -107,6 +110,36 @@ internal sealed class ProcessRunner(TaskLoggingHelper log, CancellationToken can
         cancellation.ThrowIfCancellationRequested();
         logFile.WriteLine($"# exit code {process.ExitCode}");
         return new ToolResult(process.ExitCode, tail.ToArray(), logPath, leftovers);
+    }
+
+    /// <summary>
+    /// Runs a command to completion and keeps its output in memory (for read-only inspectors whose
+    /// output may hold file contents): only the command line and exit code reach MSBuild and the log file.
+    /// </summary>
+    public CapturedOutput Capture(ToolCommand command)
+    {
+        var psi = new ProcessStartInfo(command.FileName) { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true, UseShellExecute = false };
+        foreach (var a in command.Arguments) psi.ArgumentList.Add(a);
+        foreach (var (k, v) in command.Environment) psi.Environment[k] = v;
+        log.LogMessage(MessageImportance.Low, command.Display);
+        Process process;
+        try { process = Process.Start(psi)!; }
+        catch (System.ComponentModel.Win32Exception) { throw new LiveImageException("MissingTool", command.FileName, HostTools.PackageFor(command.FileName)); }
+        using (process)
+        using (cancellation.Register(() => Kill(process)))
+        {
+            process.StandardInput.Close();
+            var output = process.StandardOutput.ReadToEndAsync();
+            var error = process.StandardError.ReadToEndAsync();
+            process.WaitForExit();
+            cancellation.ThrowIfCancellationRequested();
+            if (command.LogPath is { } logPath)
+            {
+                Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(logPath))!);
+                File.AppendAllText(logPath, $"$ {command.Display}\n# exit code {process.ExitCode}\n");
+            }
+            return new CapturedOutput(process.ExitCode, output.Result, error.Result);
+        }
     }
 
     private static void Kill(Process process)
