@@ -23,12 +23,7 @@ public sealed class ExtractKernel : LiveImageTask
 
     protected override void ExecuteCore()
     {
-        var ns = new RootfsNamespace
-        {
-            Lower = Layers.Select(l => l.GetMetadata("FullPath")).ToList(),
-            ScratchDirectory = Path.GetFullPath(ScratchDirectory),
-            MountSystem = false,
-        };
+        var ns = RootfsNamespace.ReadOnlyView(Layers, ScratchDirectory);
         var output = Path.GetFullPath(OutputDirectory);
         Directory.CreateDirectory(output);
         var dtbs = DtbDirectory.Length > 0 ? Path.GetFullPath(DtbDirectory) : "";

@@ -14,25 +14,16 @@ namespace LiveImage.Tasks;
 /// hooks after it. A hook gets the image root as $1 (reference 000, point 5), or runs inside
 /// the image with RunIn="chroot".
 /// </summary>
-public sealed class RunHooks : LiveImageTask
+public sealed class RunHooks : RootfsTask
 {
-    [Required] public string Architecture { get; set; } = "";
     public string Suite { get; set; } = "";
     /// <summary>Hooks from ResolveLiveImageConfiguration (metadata HookName, LayerName, RunIn).</summary>
     public ITaskItem[] Hooks { get; set; } = [];
-    /// <summary>Layers below the hooks, bottom first.</summary>
-    public ITaskItem[] LowerLayers { get; set; } = [];
     /// <summary>The stamp of the stage below; its content identifies that stage's last run.</summary>
     [Required] public string BaseStamp { get; set; } = "";
     [Required] public string LayersDirectory { get; set; } = "";
-    [Required] public string ScratchDirectory { get; set; } = "";
     [Required] public string LogDirectory { get; set; } = "";
-    public string PackageCache { get; set; } = "";
     public string HelpersScript { get; set; } = "";
-    /// <summary>The image's architecture when its programs run through qemu-user and binfmt_misc; empty when the host runs them.</summary>
-    public string EmulatedArchitecture { get; set; } = "";
-    /// <summary>Lets the stage register qemu-user's binfmt_misc handler while hooks run (and restore it after).</summary>
-    public bool RegisterBinfmt { get; set; }
 
     /// <summary>The hook layers, bottom first, for the stages above.</summary>
     [Output] public ITaskItem[] HookLayers { get; private set; } = [];
@@ -52,7 +43,7 @@ public sealed class RunHooks : LiveImageTask
             {
                 key = Key(key, hook);
                 var layer = Path.Combine(Path.GetFullPath(LayersDirectory), hook.GetMetadata("LayerName"));
-                var keyFile = RootfsStageTask.LayerKey(layer);
+                var keyFile = LayerKey(layer);
                 rerun |= !(Directory.Exists(layer) && File.Exists(keyFile) && File.ReadAllText(keyFile) == key);
                 if (rerun)
                 {
@@ -85,15 +76,9 @@ public sealed class RunHooks : LiveImageTask
         var name = hook.GetMetadata("HookName");
         High("StageStarting", "hook " + name, Architecture, hook.GetMetadata("RunIn") == "chroot" ? "in the image (chroot)" : "on the host side, $1 = image root");
         var started = DateTime.UtcNow;
-        RootfsStageTask.ClearDirectory(layer);
-        var ns = new RootfsNamespace
-        {
-            Lower = lower,
-            Upper = layer,
-            ScratchDirectory = Path.Combine(Path.GetFullPath(ScratchDirectory), "hooks"),
-            PackageCache = PackageCache.Length > 0 ? Path.GetFullPath(PackageCache) : null,
-        };
-        var env = RootfsStageTask.AptEnvironment();
+        ClearDirectory(layer);
+        var ns = Namespace(lower, layer, Path.Combine(Path.GetFullPath(ScratchDirectory), "hooks"));
+        var env = AptEnvironment();
         env["LIVEIMAGE_ARCH"] = Architecture;
         env["LIVEIMAGE_SUITE"] = Suite;
         env["LIVEIMAGE_HOOK"] = name;
@@ -104,13 +89,15 @@ public sealed class RunHooks : LiveImageTask
         var command = hook.GetMetadata("RunIn") == "chroot"
             ? ns.OnHost(["/bin/sh", "-c", InChrootScript, "hook", path, HelpersScript], logPath, env)
             : ns.OnHost([path, ns.MergedDirectory], logPath, env);
-        var result = CreateRunner().Run(command);
-        foreach (var leftover in result.Leftovers) Log.LogWarningWithCodeFromResources("LeftoverProcess", "hook " + name, leftover);
-        if (result.ExitCode != 0) RootfsStageTask.ThrowIfDiskFull("hook " + name, "hook " + name, layer, result);
-        if (result.ExitCode != 0) ThrowIfEmulationFailure(EmulatedArchitecture, "hook " + name, result);
-        if (result.ExitCode != 0) throw new LiveImageException("HookFailed", name, result.ExitCode, result.TailText, result.LogPath);
+        var result = RunInImage(command, "hook " + name);
+        if (result.ExitCode != 0)
+        {
+            // a hook's own failure is its author's to read: no guess about the mirror
+            ThrowIfKnownFailure("hook " + name, "hook " + name, layer, result, mirror: false);
+            throw new LiveImageException("HookFailed", name, result.ExitCode, result.TailText, result.LogPath);
+        }
         High("StageFinished", "hook " + name, Architecture, (DateTime.UtcNow - started).TotalSeconds);
-        RootfsStageTask.LogUsage(Log, "hook " + name, Architecture, layer, lower);
+        LogUsage(Log, "hook " + name, Architecture, layer, lower);
     }
 
     /// <summary>Copies the hook (and the helpers) to the image's /run, a tmpfs that never reaches a layer.</summary>
@@ -139,7 +126,7 @@ public sealed class RunHooks : LiveImageTask
         {
             if (wanted.Contains(Path.GetFileName(dir))) continue;
             Directory.Delete(dir, recursive: true);
-            File.Delete(RootfsStageTask.LayerKey(dir));
+            File.Delete(LayerKey(dir));
         }
     }
 }

@@ -46,12 +46,7 @@ public sealed class Squash : LiveImageTask
     {
         RemoveSquashfsExcept(live, ["filesystem.squashfs"]);
         File.Delete(Path.Combine(live, ModuleList));
-        var ns = new RootfsNamespace
-        {
-            Lower = Layers.Select(l => l.GetMetadata("FullPath")).ToList(),
-            ScratchDirectory = Path.GetFullPath(ScratchDirectory),
-            MountSystem = false,
-        };
+        var ns = RootfsNamespace.ReadOnlyView(Layers, ScratchDirectory);
         var output = Path.Combine(live, "filesystem.squashfs");
         MakeSquashfs(output, partial => ns.OnHost(["mksquashfs", .. MksquashfsArguments(ns.MergedDirectory, partial)], LogFile), MinimumSize);
     }

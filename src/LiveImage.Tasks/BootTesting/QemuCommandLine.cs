@@ -97,13 +97,6 @@ internal static class QemuCommandLine
         return args;
     }
 
-    /// <summary>
-    /// The command that really starts qemu: through <c>setpriv --pdeathsig KILL</c>, so that the kernel
-    /// kills qemu when the thread that started it dies (also when the build is SIGKILLed).
-    /// </summary>
-    public static IReadOnlyList<string> WithParentDeathSignal(string program, IReadOnlyList<string> arguments) =>
-        ["--pdeathsig", "KILL", "--", program, .. arguments];
-
     /// <summary>A value inside a qemu option list: commas are doubled.</summary>
     public static string Escape(string value) => value.Replace(",", ",,", StringComparison.Ordinal);
 }

@@ -55,30 +55,21 @@ internal sealed class QemuProcess : IDisposable
     /// </summary>
     public static QemuProcess Start(string setpriv, string qemu, IReadOnlyList<string> arguments, string serialLogPath, string qemuLogPath)
     {
-        var psi = new ProcessStartInfo(setpriv)
-        {
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (var a in QemuCommandLine.WithParentDeathSignal(qemu, arguments)) psi.ArgumentList.Add(a);
-
+        var command = new ToolCommand(setpriv, ProcessRunner.WithParentDeathSignal(qemu, arguments));
         var serialLog = new FileStream(serialLogPath, FileMode.Create, FileAccess.Write, FileShare.Read);
         var qemuLog = new StreamWriter(qemuLogPath, append: true) { AutoFlush = true };
-        qemuLog.WriteLine($"$ {new ToolCommand(setpriv, psi.ArgumentList.ToArray()).Display}");
+        qemuLog.WriteLine($"$ {command.Display}");
 
-        var process = new Process { StartInfo = psi };
+        Process process;
         try
         {
-            process.Start();
+            process = ProcessRunner.StartChild(command);
         }
-        catch (System.ComponentModel.Win32Exception)
+        catch (LiveImageException)
         {
             serialLog.Dispose();
             qemuLog.Dispose();
-            process.Dispose();
-            throw new LiveImageException("MissingTool", setpriv, HostTools.PackageFor("setpriv"));
+            throw;
         }
 
         var q = new QemuProcess(process, serialLog, qemuLog);

@@ -1,3 +1,4 @@
+using LiveImage.Tasks.Diagnostics;
 using LiveImage.Tasks.Processes;
 
 namespace LiveImage.Tasks.Emulation;
@@ -11,15 +12,10 @@ internal static class ArchTest
         if (HostTools.Find("arch-test") is not { } archTest) return false;
         try
         {
-            var psi = new System.Diagnostics.ProcessStartInfo(archTest) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-            psi.ArgumentList.Add("-n");
-            psi.ArgumentList.Add(architecture);
-            using var p = System.Diagnostics.Process.Start(psi)!;
-            var output = p.StandardOutput.ReadToEnd();
-            p.StandardError.ReadToEnd();
-            return p.WaitForExit(30_000) && p.ExitCode == 0 && output.Trim() == architecture + ": ok";
+            var run = new ProcessRunner(null, CancellationToken.None).Capture(new ToolCommand(archTest, ["-n", architecture]) { Timeout = TimeSpan.FromSeconds(30) });
+            return run.ExitCode == 0 && run.Output.Trim() == architecture + ": ok";
         }
-        catch (System.ComponentModel.Win32Exception)
+        catch (LiveImageException)
         {
             return false;
         }

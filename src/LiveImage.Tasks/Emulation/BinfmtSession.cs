@@ -71,17 +71,14 @@ internal sealed class BinfmtSession : IDisposable
 
     private static BinfmtSession Start(string handler, bool register, TaskLoggingHelper log)
     {
-        var psi = new ProcessStartInfo("setsid")
+        var command = new ToolCommand("setsid", ["/bin/sh", "-c", Script, "liveimage-binfmt", register ? "register" : "hold", handler, StateDirectory])
         {
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
+            Environment = new Dictionary<string, string>
+            {
+                ["PATH"] = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+                ["LC_ALL"] = "C.UTF-8",
+            },
         };
-        foreach (var a in new[] { "/bin/sh", "-c", Script, "liveimage-binfmt", register ? "register" : "hold", handler, StateDirectory })
-            psi.ArgumentList.Add(a);
-        psi.Environment["PATH"] = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-        psi.Environment["LC_ALL"] = "C.UTF-8";
         var lines = new BlockingCollection<string>();
         var open = 2;
         void OnData(object _, DataReceivedEventArgs e)
@@ -89,18 +86,9 @@ internal sealed class BinfmtSession : IDisposable
             if (e.Data is null) { if (Interlocked.Decrement(ref open) == 0) lines.CompleteAdding(); }
             else lines.Add(e.Data);
         }
-        var process = new Process { StartInfo = psi };
+        var process = ProcessRunner.StartChild(command);
         process.OutputDataReceived += OnData;
         process.ErrorDataReceived += OnData;
-        try
-        {
-            process.Start();
-        }
-        catch (System.ComponentModel.Win32Exception)
-        {
-            process.Dispose();
-            throw new LiveImageException("MissingTool", "setsid", HostTools.PackageFor("setsid"));
-        }
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         log.LogMessage(MessageImportance.Low, $"binfmt guard for {handler} started (pid {process.Id}, {(register ? "RegisterBinfmt=true" : "no changes")})");

@@ -32,12 +32,16 @@ internal sealed record ToolResult(int ExitCode, IReadOnlyList<string> Tail, stri
 }
 
 /// <summary>
-/// Runs a command to completion on the calling thread. Output goes line by line to the log
+/// The one door through which the tasks start processes: <see cref="Run"/> (to completion, output
+/// logged), <see cref="Capture"/> (to completion, output kept in memory) and <see cref="StartChild"/>
+/// (a long-running child the caller talks to). A program that is not installed is a coded error
+/// naming the Debian package that has it, wherever it is started.
+/// <see cref="Run"/> runs a command to completion on the calling thread. Output goes line by line to the log
 /// file and to MSBuild at Low importance; the last lines are kept for error messages.
 /// The calling thread blocks while the child runs on purpose: the namespace wrapper ties
 /// the child's life to this thread with a parent-death signal.
 /// </summary>
-internal sealed class ProcessRunner(TaskLoggingHelper log, CancellationToken cancellation)
+internal sealed class ProcessRunner(TaskLoggingHelper? log, CancellationToken cancellation)
 {
     public const int TailLines = 20;
     internal const string LeftoverMarker = "LIVEIMAGE-LEFTOVER: ";
@@ -48,17 +52,7 @@ internal sealed class ProcessRunner(TaskLoggingHelper log, CancellationToken can
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(logPath))!);
         using var logFile = new StreamWriter(logPath, append: true) { AutoFlush = true };
         logFile.WriteLine($"$ {command.Display}");
-        log.LogMessage(MessageImportance.Normal, command.Display);
-
-        var psi = new ProcessStartInfo(command.FileName)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            RedirectStandardInput = true,
-            UseShellExecute = false,
-        };
-        foreach (var a in command.Arguments) psi.ArgumentList.Add(a);
-        foreach (var (k, v) in command.Environment) psi.Environment[k] = v;
+        log?.LogMessage(MessageImportance.Normal, command.Display);
 
         var lines = new BlockingCollection<string>();
         var open = 2;
@@ -68,17 +62,9 @@ internal sealed class ProcessRunner(TaskLoggingHelper log, CancellationToken can
             else lines.Add(e.Data);
         }
 
-        using var process = new Process { StartInfo = psi };
+        using var process = StartChild(command);
         process.OutputDataReceived += OnData;
         process.ErrorDataReceived += OnData;
-        try
-        {
-            process.Start();
-        }
-        catch (System.ComponentModel.Win32Exception)
-        {
-            throw new LiveImageException("MissingTool", command.FileName, HostTools.PackageFor(command.FileName));
-        }
         process.StandardInput.Close(); // tools must never wait for keyboard input
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
@@ -94,7 +80,7 @@ internal sealed class ProcessRunner(TaskLoggingHelper log, CancellationToken can
             {
                 logFile.WriteLine(line);
                 if (line.StartsWith(LeftoverMarker, StringComparison.Ordinal)) { leftovers.Add(line[LeftoverMarker.Length..]); continue; }
-                log.LogMessage(MessageImportance.Low, line);
+                log?.LogMessage(MessageImportance.Low, line);
                 tail.Enqueue(line);
                 if (tail.Count > TailLines) tail.Dequeue();
             }
@@ -118,15 +104,10 @@ internal sealed class ProcessRunner(TaskLoggingHelper log, CancellationToken can
     /// </summary>
     public CapturedOutput Capture(ToolCommand command)
     {
-        var psi = new ProcessStartInfo(command.FileName) { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true, UseShellExecute = false };
-        foreach (var a in command.Arguments) psi.ArgumentList.Add(a);
-        foreach (var (k, v) in command.Environment) psi.Environment[k] = v;
-        log.LogMessage(MessageImportance.Low, command.Display);
-        Process process;
-        try { process = Process.Start(psi)!; }
-        catch (System.ComponentModel.Win32Exception) { throw new LiveImageException("MissingTool", command.FileName, HostTools.PackageFor(command.FileName)); }
-        using (process)
+        log?.LogMessage(MessageImportance.Low, command.Display);
+        using var process = StartChild(command);
         using (cancellation.Register(() => Kill(process)))
+        using (command.Timeout is { } t ? new Timer(_ => Kill(process), null, t, System.Threading.Timeout.InfiniteTimeSpan) : null)
         {
             process.StandardInput.Close();
             var output = process.StandardOutput.ReadToEndAsync();
@@ -141,6 +122,41 @@ internal sealed class ProcessRunner(TaskLoggingHelper log, CancellationToken can
             return new CapturedOutput(process.ExitCode, output.Result, error.Result);
         }
     }
+
+    /// <summary>
+    /// Starts a command with its standard input, output and error redirected and returns at once;
+    /// the caller reads the output and ends the child (a guard, qemu).
+    /// </summary>
+    public static Process StartChild(ToolCommand command)
+    {
+        var psi = new ProcessStartInfo(command.FileName)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+            UseShellExecute = false,
+        };
+        foreach (var a in command.Arguments) psi.ArgumentList.Add(a);
+        foreach (var (k, v) in command.Environment) psi.Environment[k] = v;
+        var process = new Process { StartInfo = psi };
+        try
+        {
+            process.Start();
+        }
+        catch (System.ComponentModel.Win32Exception)
+        {
+            process.Dispose();
+            throw new LiveImageException("MissingTool", command.FileName, HostTools.PackageFor(command.FileName));
+        }
+        return process;
+    }
+
+    /// <summary>
+    /// setpriv's arguments that run <paramref name="program"/> with a parent-death signal: the kernel
+    /// kills it when the thread that started it ends (also when the build is SIGKILLed).
+    /// </summary>
+    public static IReadOnlyList<string> WithParentDeathSignal(string program, IReadOnlyList<string> arguments) =>
+        ["--pdeathsig", "KILL", "--", program, .. arguments];
 
     private static void Kill(Process process)
     {

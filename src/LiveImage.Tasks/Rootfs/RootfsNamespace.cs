@@ -1,4 +1,5 @@
 using LiveImage.Tasks.Processes;
+using Microsoft.Build.Framework;
 
 namespace LiveImage.Tasks.Rootfs;
 
@@ -30,6 +31,14 @@ internal sealed class RootfsNamespace
 
     public string MergedDirectory => Path.Combine(ScratchDirectory, "root");
 
+    /// <summary>A read-only view of <paramref name="layers"/> (bottom first), without proc, sys or dev: for reading the image's files.</summary>
+    public static RootfsNamespace ReadOnlyView(IEnumerable<ITaskItem> layers, string scratchDirectory) => new()
+    {
+        Lower = layers.Select(l => l.GetMetadata("FullPath")).ToList(),
+        ScratchDirectory = Path.GetFullPath(scratchDirectory),
+        MountSystem = false,
+    };
+
     /// <summary>Runs <paramref name="command"/> chrooted into the image.</summary>
     public ToolCommand InChroot(IReadOnlyList<string> command, string logPath, IReadOnlyDictionary<string, string>? env = null) =>
         Build("chroot", command, logPath, env);
@@ -60,13 +69,11 @@ internal sealed class RootfsNamespace
             ["PATH"] = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
             ["LC_ALL"] = "C.UTF-8",
         };
-        var args = new List<string>
-        {
-            "--pdeathsig", "KILL", "--",
-            "unshare", "--mount", "--pid", "--fork", "--kill-child", "--mount-proc", "--propagation", "private", "--",
-            "/bin/sh", "-c", Script, "liveimage-namespace",
-        };
-        args.AddRange(command);
+        var args = ProcessRunner.WithParentDeathSignal("unshare",
+        [
+            "--mount", "--pid", "--fork", "--kill-child", "--mount-proc", "--propagation", "private", "--",
+            "/bin/sh", "-c", Script, "liveimage-namespace", .. command,
+        ]);
         return new ToolCommand("setpriv", args)
         {
             Environment = environment,
