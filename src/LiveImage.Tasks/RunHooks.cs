@@ -28,7 +28,7 @@ public sealed class RunHooks : RootfsTask
     /// <summary>The hook layers, bottom first, for the stages above.</summary>
     [Output] public ITaskItem[] HookLayers { get; private set; } = [];
 
-    protected override void ExecuteCore()
+    private protected override void ExecuteStage()
     {
         var key = File.Exists(BaseStamp) ? File.ReadAllText(BaseStamp).Trim() : "";
         var lower = LowerLayers.Select(l => l.GetMetadata("FullPath")).ToList();

@@ -12,7 +12,7 @@ namespace LiveImage.Tasks;
 /// debian"). mksquashfs can fail silently and leave a few KiB of junk (reference 000, point
 /// 17): a root filesystem under 1 MiB is an error.
 /// </summary>
-public sealed class Squash : LiveImageTask
+public sealed class Squash : StageTask
 {
     public const long MinimumSize = 1024 * 1024;
     public const long Fat32Limit = 4L * 1024 * 1024 * 1024;
@@ -24,14 +24,29 @@ public sealed class Squash : LiveImageTask
     /// <summary>The directory live-boot reads: live/ of the ISO tree.</summary>
     [Required] public string LiveDirectory { get; set; } = "";
     [Required] public string LogFile { get; set; } = "";
-    public string Architecture { get; set; } = "";
+    public override string Architecture { get; set; } = "";
     public string Compression { get; set; } = "zstd";
     /// <summary>Compressor options, e.g. "-Xcompression-level 19"; empty for the compressor's default.</summary>
     public string CompressionOptions { get; set; } = "";
     public bool Modules { get; set; }
+    /// <summary>Where the kernel extraction's output goes; empty: the kernel is not copied to <see cref="LiveDirectory"/> first.</summary>
+    public string KernelLogFile { get; set; } = "";
+    public string KernelPackage { get; set; } = "";
+    /// <summary>Copy all the kernel's device trees (/usr/lib/linux-image-&lt;version&gt;/) to <see cref="DtbDirectory"/>.</summary>
+    public bool IncludeDtb { get; set; }
+    /// <summary>One device tree, relative to the kernel's device tree directory, copied to <see cref="DtbDirectory"/>.</summary>
+    public string Dtb { get; set; } = "";
+    /// <summary>The medium's /dtb directory; emptied when neither IncludeDtb nor Dtb asks for device trees.</summary>
+    public string DtbDirectory { get; set; } = "";
 
-    protected override void ExecuteCore()
+    /// <summary>The stage's product is its output: the stage writes it itself.</summary>
+    private protected override bool WritesStamp => false;
+
+    private protected override void ExecuteStage()
     {
+        // the boot loaders' kernel and initrd first, from the same read-only view of the layers
+        if (KernelLogFile.Length > 0)
+            new KernelExtraction(Layers, ScratchDirectory, LiveDirectory, KernelLogFile, KernelPackage, IncludeDtb, Dtb, DtbDirectory).Run(CreateRunner());
         High("StageStarting", "squash", Architecture, Modules ? $"mksquashfs ({Compression}), one module per layer" : $"mksquashfs ({Compression})");
         var started = DateTime.UtcNow;
         var live = Path.GetFullPath(LiveDirectory);

@@ -17,11 +17,8 @@ public abstract class RootfsStageTask : RootfsTask
     /// <summary>Where the stage's tool output goes in full.</summary>
     [Required] public string LogFile { get; set; } = "";
 
-    /// <summary>Name of the stage for messages.</summary>
-    public string StageName { get; set; } = "";
-
     /// <summary>Clears the layer and any earlier log, runs the stage, then gives the layer a new generation key.</summary>
-    protected sealed override void ExecuteCore()
+    private protected sealed override void ExecuteStage()
     {
         var key = LayerKey(Layer);
         ClearDirectory(Layer);

@@ -9,10 +9,10 @@ namespace LiveImage.Tasks.Rootfs;
 /// on, the scratch space, the package cache and emulation, how they enter the image
 /// (<see cref="RootfsNamespace"/>) and how a failed run becomes the most precise coded error.
 /// </summary>
-public abstract class RootfsTask : LiveImageTask
+public abstract class RootfsTask : StageTask
 {
     /// <summary>The image's Debian architecture.</summary>
-    [Required] public string Architecture { get; set; } = "";
+    [Required] public override string Architecture { get; set; } = "";
 
     /// <summary>Layer directories below this stage, bottom first.</summary>
     public ITaskItem[] LowerLayers { get; set; } = [];
