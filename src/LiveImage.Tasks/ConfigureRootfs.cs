@@ -24,7 +24,7 @@ public sealed class ConfigureRootfs : RootfsStageTask
     {
         High("StageStarting", StageName, Architecture, $"hostname {HostName}, user '{LiveUser}'");
         var started = DateTime.UtcNow;
-        var env = AptEnvironment();
+        var env = Distro.PackageEnvironment();
         env["LIVEIMAGE_HOSTNAME"] = HostName;
         env["LIVEIMAGE_USER"] = LiveUser;
         env["LIVEIMAGE_PASSWORD"] = LivePasswordFile.Length > 0 ? Configuration.LivePasswordFile.Read(LivePasswordFile) : LivePassword;

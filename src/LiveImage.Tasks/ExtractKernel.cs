@@ -1,4 +1,5 @@
 using LiveImage.Tasks.Diagnostics;
+using LiveImage.Tasks.Distributions;
 using LiveImage.Tasks.Rootfs;
 using Microsoft.Build.Framework;
 
@@ -19,8 +20,12 @@ public sealed class ExtractKernel : LiveImageTask
     /// <summary>The medium's /dtb directory; emptied when neither IncludeDtb nor Dtb asks for device trees.</summary>
     public string DtbDirectory { get; set; } = "";
 
+    /// <summary>The distribution whose kernel file names are looked for.</summary>
+    public string Distribution { get; set; } = KnownDistributions.Default;
+
     [Output] public string KernelVersion { get; private set; } = "";
 
     protected override void ExecuteCore() =>
-        KernelVersion = new KernelExtraction(Layers, ScratchDirectory, OutputDirectory, LogFile, KernelPackage, IncludeDtb, Dtb, DtbDirectory).Run(CreateRunner());
+        KernelVersion = new KernelExtraction(Layers, ScratchDirectory, OutputDirectory, LogFile, KernelPackage, IncludeDtb, Dtb, DtbDirectory,
+            KnownDistributions.Get(Distribution).Kernel).Run(CreateRunner());
 }

@@ -22,8 +22,8 @@ public sealed class MountChroot : RootfsStageTask
     {
         var ns = Namespace();
         var command = InChroot
-            ? ns.InChroot(["/bin/sh", "-c", Command], LogFile, AptEnvironment())
-            : ns.OnHost(["/bin/sh", "-c", Command], LogFile, AptEnvironment());
+            ? ns.InChroot(["/bin/sh", "-c", Command], LogFile, Distro.PackageEnvironment())
+            : ns.OnHost(["/bin/sh", "-c", Command], LogFile, Distro.PackageEnvironment());
         var result = CreateRunner().Run(command);
         foreach (var leftover in result.Leftovers) Log.LogWarningWithCodeFromResources("LeftoverProcess", Command, leftover);
         if (result.ExitCode != 0) throw new Diagnostics.LiveImageException("CommandFailed", Command, result.ExitCode, result.TailText, result.LogPath);

@@ -1,6 +1,7 @@
 using System.Text.RegularExpressions;
 using LiveImage.Tasks.Configuration;
 using LiveImage.Tasks.Diagnostics;
+using LiveImage.Tasks.Distributions;
 using LiveImage.Tasks.Emulation;
 using LiveImage.Tasks.Packages;
 using LiveImage.Tasks.Processes;
@@ -18,6 +19,8 @@ namespace LiveImage.Tasks;
 public sealed partial class ResolveLiveImageConfiguration : LiveImageTask
 {
     [Required] public string Architecture { get; set; } = "";
+    /// <summary>The distribution the image is built from (debian).</summary>
+    public string Distribution { get; set; } = KnownDistributions.Default;
     public string Suite { get; set; } = "";
     public string ImageVersion { get; set; } = "";
     public string LiveUser { get; set; } = "";
@@ -51,11 +54,17 @@ public sealed partial class ResolveLiveImageConfiguration : LiveImageTask
     public ITaskItem[] SdkFiles { get; set; } = [];
     /// <summary>The boot menu background; checked to be a PNG of the size isolinux shows.</summary>
     public string SplashImage { get; set; } = "";
+    /// <summary>The kernel arguments for the live initramfs; empty: the distribution's.</summary>
+    public string LiveArguments { get; set; } = "";
 
     [Output] public ITaskItem[] ResolvedPackages { get; private set; } = [];
     [Output] public ITaskItem[] ResolvedHooks { get; private set; } = [];
     [Output] public ITaskItem[] ResolvedAptSources { get; private set; } = [];
     [Output] public string KernelPackage { get; private set; } = "";
+    /// <summary>The distribution's packages for a live system (its live initramfs, an init), installed by the bootstrap.</summary>
+    [Output] public string[] LivePackages { get; private set; } = [];
+    /// <summary>LiveArguments, or the distribution's when the project sets none.</summary>
+    [Output] public string ResolvedLiveArguments { get; private set; } = "";
     /// <summary>The architecture when the image's programs run through qemu-user and binfmt_misc; empty when the host runs them.</summary>
     [Output] public string EmulatedArchitecture { get; private set; } = "";
     /// <summary>The directory holding GRUB's &lt;target&gt;/ modules for the EFI boot image (/usr/lib/grub, or below GrubEfiFetchDirectory).</summary>
@@ -92,6 +101,8 @@ public sealed partial class ResolveLiveImageConfiguration : LiveImageTask
         Log.LogMessage(MessageImportance.Normal, $"LiveImage.Sdk tasks {assembly.Location} (build {assembly.ManifestModule.ModuleVersionId})");
         var arch = DebianArchitecture.Find(Architecture);
         if (arch is null) Error("UnknownArchitecture", Architecture, DebianArchitecture.Names);
+        var distribution = KnownDistributions.Find(Distribution.Length == 0 ? KnownDistributions.Default : Distribution);
+        if (distribution is null) Error("UnknownDistribution", Distribution, KnownDistributions.Names);
         CheckSuite();
         if (arch is not null && DebianSuite.IsKnown(Suite) && !ProjectInputChecks.SuiteHasArchitecture(Suite, arch.Name))
             Error("ArchitectureNotInSuite", Suite, arch.Name, ProjectInputChecks.SuitesWithArchitecture(arch.Name));
@@ -112,7 +123,9 @@ public sealed partial class ResolveLiveImageConfiguration : LiveImageTask
         if (RequireRoot && !IsRoot()) Error("NotRoot");
         foreach (var (name, package) in HostTools.Missing([.. RequiredHostTools, .. ResolveArchitectureTools(arch!)], ToolSearchPath))
             Error(name.StartsWith('/') ? "MissingHostFile" : "MissingTool", name, package);
-        KernelPackage = arch!.KernelPackage;
+        KernelPackage = distribution!.KernelPackage(arch!);
+        LivePackages = [.. distribution.LivePackages];
+        ResolvedLiveArguments = LiveArguments.Length > 0 ? LiveArguments : distribution.LiveArguments;
         ResolvedImageMirror = ImageMirror.Length > 0 ? ImageMirror : BuildMirror;
     }
 

@@ -78,7 +78,7 @@ public sealed class RunHooks : RootfsTask
         var started = DateTime.UtcNow;
         ClearDirectory(layer);
         var ns = Namespace(lower, layer, Path.Combine(Path.GetFullPath(ScratchDirectory), "hooks"));
-        var env = AptEnvironment();
+        var env = Distro.PackageEnvironment();
         env["LIVEIMAGE_ARCH"] = Architecture;
         env["LIVEIMAGE_SUITE"] = Suite;
         env["LIVEIMAGE_HOOK"] = name;
@@ -97,7 +97,7 @@ public sealed class RunHooks : RootfsTask
             throw new LiveImageException("HookFailed", name, result.ExitCode, result.TailText, result.LogPath);
         }
         High("StageFinished", "hook " + name, Architecture, (DateTime.UtcNow - started).TotalSeconds);
-        LogUsage(Log, "hook " + name, Architecture, layer, lower);
+        LogUsage("hook " + name, layer, lower);
     }
 
     /// <summary>Copies the hook (and the helpers) to the image's /run, a tmpfs that never reaches a layer.</summary>

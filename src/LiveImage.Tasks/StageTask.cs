@@ -1,3 +1,4 @@
+using LiveImage.Tasks.Distributions;
 using Microsoft.Build.Framework;
 
 namespace LiveImage.Tasks;
@@ -14,6 +15,9 @@ public abstract class StageTask : LiveImageTask
 {
     /// <summary>The image's Debian architecture.</summary>
     public abstract string Architecture { get; set; }
+
+    /// <summary>The distribution the image is built from (the Distribution property); its work goes through <see cref="Distro"/>.</summary>
+    public string Distribution { get; set; } = KnownDistributions.Default;
 
     /// <summary>Name of the stage for messages.</summary>
     public string StageName { get; set; } = "";
@@ -32,6 +36,9 @@ public abstract class StageTask : LiveImageTask
     /// stage; not when it is the stage's product (the squashfs, the ISO), which the stage writes itself.
     /// </summary>
     private protected virtual bool WritesStamp => true;
+
+    /// <summary>The distribution's side of the stage's work; LIVE1040 when the name is unknown.</summary>
+    private protected IDistribution Distro => KnownDistributions.Get(Distribution);
 
     /// <summary>The copy of an inputs cache kept at the stage's last success.</summary>
     internal static string LastInputs(string inputsCache) => Path.ChangeExtension(inputsCache, ".done");

@@ -2,6 +2,7 @@ using System.Text.RegularExpressions;
 using System.Text;
 using LiveImage.Tasks.Configuration;
 using LiveImage.Tasks.Diagnostics;
+using LiveImage.Tasks.Distributions;
 using LiveImage.Tasks.Iso;
 using LiveImage.Tasks.Processes;
 using Microsoft.Build.Framework;
@@ -26,6 +27,8 @@ public sealed partial class VerifyImage : LiveImageTask
     public string BuildMirror { get; set; } = "";
     /// <summary>The mirror the image's apt is meant to use; the build mirror must not remain when they differ.</summary>
     public string ImageMirror { get; set; } = "";
+    /// <summary>The distribution the image was built from: its kernel's file names.</summary>
+    public string Distribution { get; set; } = KnownDistributions.Default;
     /// <summary>Where the commands run are logged (never file contents).</summary>
     public string LogFile { get; set; } = "";
 
@@ -185,14 +188,16 @@ public sealed partial class VerifyImage : LiveImageTask
     /// <summary>The kernel shipped in live/ (the /boot/vmlinuz-* of the same size, else the newest) must have its modules.</summary>
     private string? CheckKernel(SquashfsTree tree, IsoReport report)
     {
+        var distribution = KnownDistributions.Get(Distribution);
+        var image = distribution.Kernel.Image;
         var kernels = tree.Below("/boot")
-            .Where(e => Path.GetFileName(e.Path).StartsWith("vmlinuz-", StringComparison.Ordinal) && e.Path.Count(c => c == '/') == 2)
-            .Select(e => (Version: Path.GetFileName(e.Path)["vmlinuz-".Length..], File: tree.Resolve(e.Path)))
+            .Where(e => Path.GetFileName(e.Path).StartsWith(image, StringComparison.Ordinal) && e.Path.Count(c => c == '/') == 2)
+            .Select(e => (Version: Path.GetFileName(e.Path)[image.Length..], File: tree.Resolve(e.Path)))
             .Where(k => k.File is { IsFile: true })
             .ToList();
         if (kernels.Count == 0)
         {
-            Error("NoKernel", "/boot", "linux-image-" + (DebianArchitecture.Find(Architecture)?.KernelFlavour ?? Architecture));
+            Error("NoKernel", "/boot", DebianArchitecture.Find(Architecture) is { } arch ? distribution.KernelPackage(arch) : "linux-image-" + Architecture);
             return null;
         }
         var shippedSize = report.Files.TryGetValue("/live/vmlinuz", out var shipped) ? shipped.Size : -1;

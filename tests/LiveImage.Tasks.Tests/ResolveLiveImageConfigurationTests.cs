@@ -55,6 +55,14 @@ public sealed class ResolveLiveImageConfigurationTests : IDisposable
     }
 
     [Fact]
+    public void UnknownDistributionIsLIVE1040()
+    {
+        var message = SingleError(Task(t => t.Distribution = "slackware"));
+        Assert.StartsWith("LIVE1040", message);
+        Assert.Contains("debian", message);
+    }
+
+    [Fact]
     public void EmptySuiteIsLIVE1003() => Assert.StartsWith("LIVE1003", SingleError(Task(t => t.Suite = " ")));
 
     [Fact]

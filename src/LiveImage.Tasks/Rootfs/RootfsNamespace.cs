@@ -1,3 +1,4 @@
+using LiveImage.Tasks.Distributions;
 using LiveImage.Tasks.Processes;
 using Microsoft.Build.Framework;
 
@@ -23,8 +24,11 @@ internal sealed class RootfsNamespace
     /// <summary>Scratch directory of this stage (overlay workdir and the mount point).</summary>
     public required string ScratchDirectory { get; init; }
 
-    /// <summary>Shared .deb cache: its packages are linked into the run's own /var/cache/apt/archives and new downloads linked back.</summary>
+    /// <summary>Shared package cache: its packages are linked into the run's own download directory (<see cref="PackageCacheLayout"/>) and new downloads linked back.</summary>
     public string? PackageCache { get; init; }
+
+    /// <summary>Where the image's package manager keeps downloaded packages, and their file names (Debian: /var/cache/apt/archives, *.deb).</summary>
+    public PackageCacheLayout? PackageCacheLayout { get; init; }
 
     /// <summary>Mount proc, sys, dev and run into the root (not needed to just read the files).</summary>
     public bool MountSystem { get; init; } = true;
@@ -64,7 +68,9 @@ internal sealed class RootfsNamespace
             ["LIVEIMAGE_LOWER"] = string.Join(':', Lower.Reverse()),
             ["LIVEIMAGE_UPPER"] = Upper ?? "",
             ["LIVEIMAGE_WORK"] = work,
-            ["LIVEIMAGE_CACHE"] = PackageCache ?? "",
+            ["LIVEIMAGE_CACHE"] = PackageCacheLayout is null ? "" : PackageCache ?? "",
+            ["LIVEIMAGE_CACHE_DIR"] = PackageCacheLayout?.Directory ?? "",
+            ["LIVEIMAGE_CACHE_PATTERN"] = PackageCacheLayout?.Pattern ?? "",
             ["LIVEIMAGE_SYSTEM"] = MountSystem ? "1" : "",
             ["PATH"] = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
             ["LC_ALL"] = "C.UTF-8",
@@ -108,26 +114,26 @@ internal sealed class RootfsNamespace
             if [ -f /etc/resolv.conf ] && [ -f "$root/etc/resolv.conf" ] && [ ! -L "$root/etc/resolv.conf" ]; then
                 mount --bind /etc/resolv.conf "$root/etc/resolv.conf"
             fi
-            if [ -n "$LIVEIMAGE_CACHE" ] && [ -d "$root/var/cache/apt/archives" ]; then
+            if [ -n "$LIVEIMAGE_CACHE" ] && [ -d "$root$LIVEIMAGE_CACHE_DIR" ]; then
                 # apt locks its archives directory, and that lock would make every other build
                 # on the machine wait or fail: each run gets its own directory, seeded from the
                 # shared cache with hard links, and what it downloads is linked back afterwards
-                cache=$LIVEIMAGE_CACHE
+                cache=$LIVEIMAGE_CACHE pattern=$LIVEIMAGE_CACHE_PATTERN
                 archives=${LIVEIMAGE_WORK%/*}/archives
                 rm -rf "$archives"
                 mkdir -p "$archives/partial" "$cache"
-                find "$cache" -maxdepth 1 -name '*.deb' -exec cp -l -t "$archives" {} + 2>/dev/null \
-                    || find "$cache" -maxdepth 1 -name '*.deb' -exec cp -t "$archives" {} +
-                mount --bind "$archives" "$root/var/cache/apt/archives"
+                find "$cache" -maxdepth 1 -name "$pattern" -exec cp -l -t "$archives" {} + 2>/dev/null \
+                    || find "$cache" -maxdepth 1 -name "$pattern" -exec cp -t "$archives" {} +
+                mount --bind "$archives" "$root$LIVEIMAGE_CACHE_DIR"
             fi
         fi
-        unset LIVEIMAGE_LOWER LIVEIMAGE_UPPER LIVEIMAGE_WORK LIVEIMAGE_CACHE LIVEIMAGE_SYSTEM
+        unset LIVEIMAGE_LOWER LIVEIMAGE_UPPER LIVEIMAGE_WORK LIVEIMAGE_CACHE LIVEIMAGE_CACHE_DIR LIVEIMAGE_CACHE_PATTERN LIVEIMAGE_SYSTEM
         set +e
         if [ "$LIVEIMAGE_MODE" = chroot ]; then chroot "$root" "$@"; else "$@"; fi
         rc=$?
         if [ -n "${archives:-}" ]; then
             # a link, or a copy under a temporary name: a killed build never leaves a truncated .deb in the cache
-            for f in "$archives"/*.deb; do
+            for f in "$archives"/$pattern; do
                 [ -e "$f" ] || continue; n=${f##*/}; [ -e "$cache/$n" ] && continue
                 ln "$f" "$cache/$n" 2>/dev/null || { cp "$f" "$cache/.$n.part" && mv -f "$cache/.$n.part" "$cache/$n"; }
             done

@@ -34,7 +34,7 @@ public abstract class RootfsStageTask : RootfsTask
             throw DiskFull(StageName, "the build", e.Message, Layer, LogFile);
         }
         File.WriteAllText(key, Guid.NewGuid().ToString());
-        if (SummarizesLayer) LogUsage(Log, StageName, Architecture, Layer, LowerLayers.Select(l => l.GetMetadata("FullPath")));
+        if (SummarizesLayer) LogUsage(StageName, Layer, LowerLayers.Select(l => l.GetMetadata("FullPath")));
     }
 
     /// <summary>Whether the stage ends with its usage line (not for an interactive shell).</summary>

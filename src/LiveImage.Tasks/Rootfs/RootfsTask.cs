@@ -1,4 +1,5 @@
 using LiveImage.Tasks.Diagnostics;
+using LiveImage.Tasks.Distributions;
 using LiveImage.Tasks.Processes;
 using Microsoft.Build.Framework;
 
@@ -36,6 +37,7 @@ public abstract class RootfsTask : StageTask
         Upper = upper,
         ScratchDirectory = Path.GetFullPath(scratchDirectory),
         PackageCache = PackageCache.Length > 0 ? Path.GetFullPath(PackageCache) : null,
+        PackageCacheLayout = Distro.PackageCache,
         MountSystem = system,
     };
 
@@ -59,13 +61,13 @@ public abstract class RootfsTask : StageTask
     }
 
     /// <summary>One line per stage: how much its layer added, the rootfs so far and how many packages it holds.</summary>
-    internal static void LogUsage(Microsoft.Build.Utilities.TaskLoggingHelper log, string stage, string architecture, string layer, IEnumerable<string> lowerLayers)
+    private protected void LogUsage(string stage, string layer, IEnumerable<string> lowerLayers)
     {
         var layers = lowerLayers.Append(Path.GetFullPath(layer)).ToList();
         var own = LayerUsage.Bytes(layer);
         var total = layers.Sum(LayerUsage.Bytes);
-        var packages = LayerUsage.InstalledPackages(Enumerable.Reverse(layers));
-        log.LogMessageFromResources(MessageImportance.High, "StageUsage", stage, architecture, LayerUsage.MiB(own), LayerUsage.MiB(total), packages?.ToString() ?? "no");
+        var packages = Distro.InstalledPackageCount(Enumerable.Reverse(layers));
+        Log.LogMessageFromResources(MessageImportance.High, "StageUsage", stage, Architecture, LayerUsage.MiB(own), LayerUsage.MiB(total), packages?.ToString() ?? "no");
     }
 
     /// <summary>
@@ -106,12 +108,4 @@ public abstract class RootfsTask : StageTask
         if (Directory.Exists(path)) Directory.Delete(path, recursive: true);
         Directory.CreateDirectory(path);
     }
-
-    /// <summary>The standard environment for apt and dpkg inside the image.</summary>
-    internal static Dictionary<string, string> AptEnvironment() => new()
-    {
-        ["DEBIAN_FRONTEND"] = "noninteractive",
-        ["DEBCONF_NONINTERACTIVE_SEEN"] = "true",
-        ["APT_LISTCHANGES_FRONTEND"] = "none",
-    };
 }
