@@ -1,4 +1,3 @@
-using LiveImage.Tasks.Diagnostics;
 using LiveImage.Tasks.Distributions;
 using LiveImage.Tasks.Rootfs;
 using Microsoft.Build.Framework;

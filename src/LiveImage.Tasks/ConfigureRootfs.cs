@@ -1,4 +1,3 @@
-using LiveImage.Tasks.Configuration;
 using LiveImage.Tasks.Rootfs;
 using Microsoft.Build.Framework;
 

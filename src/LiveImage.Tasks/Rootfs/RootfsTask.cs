@@ -1,5 +1,4 @@
 using LiveImage.Tasks.Diagnostics;
-using LiveImage.Tasks.Distributions;
 using LiveImage.Tasks.Processes;
 using Microsoft.Build.Framework;
 

@@ -1,5 +1,4 @@
 using System.Text.RegularExpressions;
-using LiveImage.Tasks.Distributions;
 using LiveImage.Tasks.Packages;
 using Microsoft.Build.Framework;
 

@@ -1,5 +1,4 @@
 using LiveImage.Tasks.Configuration;
-using LiveImage.Tasks.Distributions;
 using Microsoft.Build.Framework;
 
 namespace LiveImage.Tasks.Distributions.Debian;

@@ -1,5 +1,4 @@
 using LiveImage.Tasks.Diagnostics;
-using LiveImage.Tasks.Distributions;
 
 namespace LiveImage.Tasks.Distributions.Debian;
 
