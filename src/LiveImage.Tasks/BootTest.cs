@@ -1,5 +1,8 @@
 using System.Globalization;
-using LiveImage.Tasks.Internal;
+using LiveImage.Tasks.BootTesting;
+using LiveImage.Tasks.Configuration;
+using LiveImage.Tasks.Diagnostics;
+using LiveImage.Tasks.Processes;
 using Microsoft.Build.Framework;
 using Microsoft.Build.Utilities;
 
@@ -141,7 +144,7 @@ public sealed class BootTest : LiveImageTask
             Math.Max(256, MemoryMiB), Math.Max(1, Cpus),
             TimeSpan.FromSeconds(Math.Max(1, TimeoutSeconds)),
             TimeSpan.FromSeconds(Math.Clamp(TimeoutSeconds, 30, 180)),
-            LiveUser, LivePasswordFile.Length > 0 ? Internal.LivePasswordFile.Read(LivePasswordFile) : LivePassword, logDirectory, code, vars,
+            LiveUser, LivePasswordFile.Length > 0 ? Configuration.LivePasswordFile.Read(LivePasswordFile) : LivePassword, logDirectory, code, vars,
             Checks.Select(ToCheck).ToArray())
         {
             NetbootDirectory = netbootAvailable ? Path.GetFullPath(NetbootDirectory) : null,

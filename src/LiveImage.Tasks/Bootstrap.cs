@@ -1,13 +1,14 @@
-using LiveImage.Tasks.Internal;
+using LiveImage.Tasks.Distributions;
+using LiveImage.Tasks.Rootfs;
 using Microsoft.Build.Framework;
 
 namespace LiveImage.Tasks;
 
 /// <summary>
-/// Creates the base root filesystem with mmdebstrap in the bottom layer. The kernel, live-boot
-/// and the other packages the SDK needs are installed here without Recommends; the user's
-/// packages come later, through apt with Recommends (the SDK's own packages need none, which keeps
-/// the base layer small; the user's task-* metapackages need theirs).
+/// Creates the base root filesystem in the bottom layer with the distribution's bootstrapper
+/// (Debian: mmdebstrap). The kernel, the live initramfs and the other packages the SDK needs are
+/// installed here without Recommends (which keeps the base layer small); the user's packages come later,
+/// through apt with Recommends (their task-* metapackages need them).
 /// </summary>
 public sealed class Bootstrap : RootfsStageTask
 {
@@ -30,103 +31,14 @@ public sealed class Bootstrap : RootfsStageTask
 
     protected override void RunStage()
     {
-        High(nameof(Strings.StageStarting), StageName, Architecture, $"mmdebstrap {Suite} ({Variant})");
-        var started = DateTime.UtcNow;
         var ns = Namespace(system: false);
-        // mmdebstrap keeps temporary files (a gpg home) in TMPDIR while it runs: in obj/, a killed
-        // build leaves them where the next bootstrap clears them, never in the host's /tmp
-        var tmp = Path.Combine(Path.GetFullPath(ScratchDirectory), "tmp");
-        ClearDirectory(tmp);
-        var env = new Dictionary<string, string> { ["TMPDIR"] = tmp };
-        var args = new List<string>
-        {
-            "mmdebstrap", "--mode=root", $"--variant={Variant}", $"--architectures={Architecture}",
-            $"--components={Components.Replace(';', ',')}",
-            // apt lists stay for the package stage; the finalize stage removes them
-            "--skip=cleanup/apt/lists",
-        };
-        if (IncludePackages.Length > 0) args.Add("--include=" + string.Join(',', IncludePackages));
-        foreach (var keyring in Keyrings) args.Add($"--keyring={keyring}");
-        if (GrubEfiPackage.Length > 0)
-        {
-            // before the cache hooks: it looks for the .deb among the cached ones they link in and take out
-            env["LIVEIMAGE_GRUB_PACKAGE"] = GrubEfiPackage;
-            env["LIVEIMAGE_GRUB_DIR"] = Path.GetFullPath(GrubEfiFetchDirectory);
-            args.Add("--customize-hook=" + FetchGrubScript);
-        }
-        if (PackageCache.Length > 0) AddCacheHooks(args, env);
-        else if (Offline) throw new LiveImageException(nameof(Strings.OfflineWithoutCache), Suite, Architecture, "(PackageCacheDirectory is empty)");
-        if (MergedUsrHooks(env.GetValueOrDefault("LIVEIMAGE_LISTS")) is { } hooks) args.Add($"--hook-dir={hooks}");
-        // one initramfs instead of two: the kernel's postinst skips it (INITRD=No), so live-boot's
-        // trigger finds none to update, and it is made once at the end (minutes under emulation)
-        env["INITRD"] = "No";
-        args.Add(InitramfsHook);
-        args.Add(Suite);
-        args.Add(ns.MergedDirectory);
-        if (Mirror.Length > 0) args.Add($"deb {Mirror} {Suite} {Components.Replace(';', ' ').Replace(',', ' ')}");
-
-        var command = ns.OnHost(args, LogFile, env);
-        RunChecked(command, "mmdebstrap");
-        High(nameof(Strings.StageFinished), StageName, Architecture, (DateTime.UtcNow - started).TotalSeconds);
-    }
-
-    /// <summary>Makes the initramfs of every installed kernel, once, with live-boot's scripts in it.</summary>
-    internal const string InitramfsHook = """--customize-hook=if [ -n "$(ls "$1"/boot/vmlinu* 2>/dev/null)" ]; then if [ -n "$(ls "$1"/boot/initrd.img-* 2>/dev/null)" ]; then echo "an initramfs was made during the install already"; fi; INITRD= chroot "$1" update-initramfs -c -k all; fi""";
-
-    /// <summary>
-    /// Unpacks the GRUB EFI package of the image's architecture from the image's archive (with the
-    /// host's apt and mmdebstrap's apt configuration, so no emulation is needed): the package cache's
-    /// copy when there is one (offline builds), else a download, which then goes into the cache.
-    /// </summary>
-    private const string FetchGrubScript = """
-        set -e; export APT_CONFIG="$MMDEBSTRAP_APT_CONFIG"; pkg=$LIVEIMAGE_GRUB_PACKAGE; out=$LIVEIMAGE_GRUB_DIR
-        file=$(apt-get download --print-uris "$pkg" | sed -n "s/^'[^']*' \([^ ]*\) .*/\1/p" | head -n 1)
-        [ -n "$file" ] || { echo "$pkg is not in the image's archive" >&2; exit 1; }
-        deb=; tmp=
-        for d in "$1/var/cache/apt/archives" "${LIVEIMAGE_DEBCACHE:-}"; do [ -n "$d" ] && [ -f "$d/$file" ] && { deb=$d/$file; break; }; done
-        if [ -z "$deb" ]; then tmp=$(mktemp -d); (cd "$tmp" && apt-get -q download "$pkg"); deb=$tmp/$file; fi
-        rm -rf "$out"; mkdir -p "$out"; dpkg-deb -x "$deb" "$out"
-        if [ -n "${LIVEIMAGE_DEBCACHE:-}" ] && [ ! -e "$LIVEIMAGE_DEBCACHE/$file" ]; then cp "$deb" "$LIVEIMAGE_DEBCACHE/.$file.part" && mv -f "$LIVEIMAGE_DEBCACHE/.$file.part" "$LIVEIMAGE_DEBCACHE/$file"; fi
-        [ -z "$tmp" ] || rm -rf "$tmp"
-        echo "GRUB EFI modules for the boot image: $file, unpacked in $out (not installed in the image)"
-        """;
-
-    /// <summary>
-    /// Merged /usr without the usrmerge package (which would pull perl into the image).
-    /// mmdebstrap's maybe-merged-usr hook decides by running apt-get update, which an offline
-    /// build cannot: it decides the same way from the cached lists instead.
-    /// </summary>
-    private string? MergedUsrHooks(string? cachedLists)
-    {
-        const string hooks = "/usr/share/mmdebstrap/hooks/";
-        if (!Offline) return Directory.Exists(hooks + "maybe-merged-usr") ? hooks + "maybe-merged-usr" : null;
-        var merged = Directory.EnumerateFiles(cachedLists!, "*_Packages")
-            .Any(f => File.ReadLines(f).Any(l => l == "Package: usr-is-merged"));
-        return merged && Directory.Exists(hooks + "merged-usr") ? hooks + "merged-usr" : null;
-    }
-
-    /// <summary>
-    /// Seeds the bootstrap with the shared .deb cache and adds what it downloaded, the way
-    /// mmdebstrap's manual describes (sync-in/sync-out), with links instead of copies.
-    /// </summary>
-    private void AddCacheHooks(List<string> args, Dictionary<string, string> env)
-    {
-        Directory.CreateDirectory(PackageCache);
-        env["LIVEIMAGE_DEBCACHE"] = Path.GetFullPath(PackageCache);
-        args.Add("--skip=download/empty");
-        args.Add("--skip=essential/unlink");
-        args.Add("""--setup-hook=mkdir -p "$1/var/cache/apt/archives" && for f in "$LIVEIMAGE_DEBCACHE"/*.deb; do [ -e "$f" ] || continue; ln -f "$f" "$1/var/cache/apt/archives/" 2>/dev/null || cp "$f" "$1/var/cache/apt/archives/"; done""");
-        // the package lists are kept too, per suite, architecture and sources, for offline builds
-        var key = Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes($"{Mirror}|{Components}")))[..12];
-        var lists = Path.Combine(Path.GetFullPath(PackageCache), "lists", $"{Suite}-{Architecture}-{key}");
-        env["LIVEIMAGE_LISTS"] = lists;
-        if (Offline)
-        {
-            if (!Directory.Exists(lists)) throw new LiveImageException(nameof(Strings.OfflineWithoutCache), Suite, Architecture, lists);
-            args.Add("--skip=update");
-            args.Add("""--setup-hook=mkdir -p "$1/var/lib/apt/lists" && cp -a "$LIVEIMAGE_LISTS/." "$1/var/lib/apt/lists/" """);
-        }
-        args.Add("""--customize-hook=rm -rf "$LIVEIMAGE_LISTS.new" && mkdir -p "$LIVEIMAGE_LISTS.new" && cp -a "$1/var/lib/apt/lists/." "$LIVEIMAGE_LISTS.new/" && rm -rf "$LIVEIMAGE_LISTS" && mv "$LIVEIMAGE_LISTS.new" "$LIVEIMAGE_LISTS" """);
-        args.Add("""--customize-hook=for f in "$1"/var/cache/apt/archives/*.deb; do [ -e "$f" ] || continue; n=${f##*/}; [ -e "$LIVEIMAGE_DEBCACHE/$n" ] || { cp "$f" "$LIVEIMAGE_DEBCACHE/.$n.part" && mv -f "$LIVEIMAGE_DEBCACHE/.$n.part" "$LIVEIMAGE_DEBCACHE/$n"; }; rm -f "$f"; done""");
+        var options = new BootstrapOptions(Suite, Architecture, Variant, Components, Mirror, IncludePackages, Keyrings,
+            ns.MergedDirectory, ScratchDirectory, PackageCache, Offline, GrubEfiPackage, GrubEfiFetchDirectory);
+        High("StageStarting", StageName, Architecture, Distro.BootstrapSummary(options));
+        var started = DateTime.UtcNow;
+        var plan = Distro.Bootstrap(options);
+        var command = ns.OnHost(plan.Command, LogFile, plan.Environment);
+        RunChecked(command, plan.What);
+        High("StageFinished", StageName, Architecture, (DateTime.UtcNow - started).TotalSeconds);
     }
 }

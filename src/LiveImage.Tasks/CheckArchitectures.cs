@@ -1,4 +1,4 @@
-using LiveImage.Tasks.Internal;
+using LiveImage.Tasks.Configuration;
 using Microsoft.Build.Framework;
 
 namespace LiveImage.Tasks;

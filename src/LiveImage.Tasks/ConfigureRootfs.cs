@@ -1,3 +1,4 @@
+using LiveImage.Tasks.Rootfs;
 using Microsoft.Build.Framework;
 
 namespace LiveImage.Tasks;
@@ -23,10 +24,10 @@ public sealed class ConfigureRootfs : RootfsStageTask
     {
         High(nameof(Strings.StageStarting), StageName, Architecture, $"hostname {HostName}, user '{LiveUser}'");
         var started = DateTime.UtcNow;
-        var env = AptEnvironment();
+        var env = Distro.PackageEnvironment();
         env["LIVEIMAGE_HOSTNAME"] = HostName;
         env["LIVEIMAGE_USER"] = LiveUser;
-        env["LIVEIMAGE_PASSWORD"] = LivePasswordFile.Length > 0 ? Internal.LivePasswordFile.Read(LivePasswordFile) : LivePassword;
+        env["LIVEIMAGE_PASSWORD"] = LivePasswordFile.Length > 0 ? Configuration.LivePasswordFile.Read(LivePasswordFile) : LivePassword;
         env["LIVEIMAGE_SUDO"] = LiveUserSudo ? "1" : "";
         env["LIVEIMAGE_LOCKROOT"] = LockRootPassword ? "1" : "";
         env["LIVEIMAGE_EXPIRE"] = ExpireLivePassword ? "1" : "";

@@ -6,6 +6,7 @@ namespace LiveImage.Tasks;
 /// Says in one line why a stage runs: which of its properties or items changed since its last
 /// success, or which input file is newer (the stage below, a hook). Called first inside each
 /// stage target, so it only runs when MSBuild's up-to-date check already decided to rebuild.
+/// The SDK's own stages say it through <see cref="StageTask"/>; this task is for custom stages.
 /// </summary>
 public sealed class ExplainStage : LiveImageTask
 {
@@ -22,15 +23,18 @@ public sealed class ExplainStage : LiveImageTask
     protected override void ExecuteCore() =>
         Log.LogMessage(MessageImportance.High, $"{StageName} [{Architecture}]: runs because {Reason()}");
 
-    internal string Reason()
+    internal string Reason() => Reason(InputsCache, LastInputs, Stamp, InputFiles);
+
+    /// <summary>Why a stage runs: its non-file inputs changed since <paramref name="lastInputs"/>, or an input file is newer than its stamp.</summary>
+    internal static string Reason(string inputsCache, string lastInputs, string stamp, ITaskItem[] inputFiles)
     {
-        if (!File.Exists(LastInputs) || !File.Exists(Stamp)) return "it has not completed before";
-        var before = File.ReadAllLines(LastInputs);
-        var now = File.Exists(InputsCache) ? File.ReadAllLines(InputsCache) : [];
+        if (!File.Exists(lastInputs) || !File.Exists(stamp)) return "it has not completed before";
+        var before = File.ReadAllLines(lastInputs);
+        var now = File.Exists(inputsCache) ? File.ReadAllLines(inputsCache) : [];
         var changes = Describe(before, now);
         if (changes.Count > 0) return string.Join("; ", changes);
-        var stampTime = File.GetLastWriteTimeUtc(Stamp);
-        var newer = InputFiles.Select(f => f.GetMetadata("FullPath"))
+        var stampTime = File.GetLastWriteTimeUtc(stamp);
+        var newer = inputFiles.Select(f => f.GetMetadata("FullPath"))
             .FirstOrDefault(f => File.Exists(f) && File.GetLastWriteTimeUtc(f) > stampTime);
         return newer switch
         {

@@ -1,9 +1,10 @@
-using LiveImage.Tasks.Internal;
+using LiveImage.Tasks.Distributions;
+using LiveImage.Tasks.Rootfs;
 using Microsoft.Build.Framework;
 
 namespace LiveImage.Tasks;
 
-/// <summary>Copies the newest kernel and its initrd out of the image (read-only view) for the boot loaders.</summary>
+/// <summary>Copies the newest kernel and its initrd out of the image (read-only view) for the boot loaders; the squash stage does the same before it squashes.</summary>
 public sealed class ExtractKernel : LiveImageTask
 {
     [Required] public ITaskItem[] Layers { get; set; } = [];
@@ -18,42 +19,12 @@ public sealed class ExtractKernel : LiveImageTask
     /// <summary>The medium's /dtb directory; emptied when neither IncludeDtb nor Dtb asks for device trees.</summary>
     public string DtbDirectory { get; set; } = "";
 
-    protected override void ExecuteCore()
-    {
-        var ns = new RootfsNamespace
-        {
-            Lower = Layers.Select(l => l.GetMetadata("FullPath")).ToList(),
-            ScratchDirectory = Path.GetFullPath(ScratchDirectory),
-            MountSystem = false,
-        };
-        var output = Path.GetFullPath(OutputDirectory);
-        Directory.CreateDirectory(output);
-        var dtbs = DtbDirectory.Length > 0 ? Path.GetFullPath(DtbDirectory) : "";
-        if (dtbs.Length > 0 && Directory.Exists(dtbs)) Directory.Delete(dtbs, recursive: true);
-        var env = new Dictionary<string, string> { ["LIVEIMAGE_DTB_ALL"] = IncludeDtb ? "1" : "", ["LIVEIMAGE_DTB"] = Dtb };
-        var result = CreateRunner().Run(ns.OnHost(["/bin/sh", "-c", Script, "extract", output, dtbs], LogFile, env));
-        if (result.ExitCode == 3) throw new LiveImageException(nameof(Strings.NoKernel), "/boot", KernelPackage);
-        if (result.ExitCode == 4) throw new LiveImageException(nameof(Strings.DtbNotFound), Dtb, result.Tail.LastOrDefault() ?? "", KernelPackage);
-        if (result.ExitCode != 0) throw new LiveImageException(nameof(Strings.ToolFailed), "kernel extraction", result.ExitCode, "kernel", result.TailText, result.LogPath);
-    }
+    /// <summary>The distribution whose kernel file names are looked for.</summary>
+    public string Distribution { get; set; } = KnownDistributions.Default;
 
-    private const string Script = """
-        set -eu
-        cd "$LIVEIMAGE_ROOT/boot"
-        kernel=$(ls vmlinuz-* 2>/dev/null | sort -V | tail -n 1)
-        [ -n "$kernel" ] || exit 3
-        version=${kernel#vmlinuz-}
-        [ -f "initrd.img-$version" ] || exit 3
-        cp "vmlinuz-$version" "$1/vmlinuz"
-        cp "initrd.img-$version" "$1/initrd.img"
-        if [ -n "$2" ] && { [ -n "$LIVEIMAGE_DTB_ALL" ] || [ -n "$LIVEIMAGE_DTB" ]; }; then
-            dtbs=/usr/lib/linux-image-$version
-            if [ -n "$LIVEIMAGE_DTB" ] && [ ! -f "$LIVEIMAGE_ROOT$dtbs/$LIVEIMAGE_DTB" ]; then echo "$dtbs"; exit 4; fi
-            mkdir -p "$2"
-            if [ -n "$LIVEIMAGE_DTB_ALL" ]; then cp -r "$LIVEIMAGE_ROOT$dtbs/." "$2/"; fi
-            if [ -n "$LIVEIMAGE_DTB" ]; then mkdir -p "$2/$(dirname "$LIVEIMAGE_DTB")"; cp "$LIVEIMAGE_ROOT$dtbs/$LIVEIMAGE_DTB" "$2/$LIVEIMAGE_DTB"; fi
-            echo "device trees: $(find "$2" -name '*.dtb' | wc -l) in $2"
-        fi
-        echo "$version"
-        """;
+    [Output] public string KernelVersion { get; private set; } = "";
+
+    protected override void ExecuteCore() =>
+        KernelVersion = new KernelExtraction(Layers, ScratchDirectory, OutputDirectory, LogFile, KernelPackage, IncludeDtb, Dtb, DtbDirectory,
+            KnownDistributions.Get(Distribution).Kernel).Run(CreateRunner());
 }

@@ -1,15 +1,16 @@
-using System.Text.RegularExpressions;
-using LiveImage.Tasks.Internal;
+using LiveImage.Tasks.Diagnostics;
+using LiveImage.Tasks.Processes;
+using LiveImage.Tasks.Rootfs;
 using Microsoft.Build.Framework;
 
 namespace LiveImage.Tasks;
 
 /// <summary>
-/// Installs the image's packages (task-* and the rest) with apt inside the image, with
-/// Recommends unless a Package item says Recommends="false": a task-* metapackage pulls most of
-/// its desktop or server through Recommends, so without them it would be a bare skeleton.
+/// Installs the image's packages (task-* and the rest) with the distribution's package manager
+/// inside the image (Debian: apt, with Recommends unless a Package item says Recommends="false":
+/// a task-* metapackage pulls most of its desktop or server through Recommends).
 /// </summary>
-public sealed partial class InstallTasks : RootfsStageTask
+public sealed class InstallTasks : RootfsStageTask
 {
     public string Suite { get; set; } = "";
     public ITaskItem[] Packages { get; set; } = [];
@@ -18,107 +19,57 @@ public sealed partial class InstallTasks : RootfsStageTask
 
     protected override void RunStage()
     {
-        var names = string.Join(' ', Packages.Select(p => p.ItemSpec));
-        High(nameof(Strings.StageStarting), StageName, Architecture, names.Length > 0 ? $"apt-get install {names}" : "no packages");
+        var install = Distro.Install(Packages);
+        High("StageStarting", StageName, Architecture, install.Description);
         var started = DateTime.UtcNow;
         var ns = Namespace();
-        AddAptSources(ns);
+        AddBuildSources(ns);
         if (Packages.Length == 0) return;
-        foreach (var group in Packages.GroupBy(p => p.GetMetadata("Recommends") != "false"))
+        foreach (var command in install.Commands)
         {
-            var args = AptGet("install", group.Key ? "--install-recommends" : "--no-install-recommends");
-            args.AddRange(group.Select(p => p.ItemSpec));
-            var result = RunChecked(ns.InChroot(["/bin/sh", "-c", InstallScript, "install", .. args], LogFile, AptEnvironment()), "apt-get install");
-            var summary = result.Tail.LastOrDefault(l => l.Contains("newly installed", StringComparison.Ordinal));
-            if (summary is not null) Log.LogMessage(MessageImportance.High, $"{StageName} [{Architecture}]: {summary.Trim()}");
+            var result = RunChecked(ns.InChroot(command.Command, LogFile, command.Environment), command.What);
+            if (Distro.InstallSummary(result.Tail) is { } summary) Log.LogMessage(MessageImportance.High, $"{StageName} [{Architecture}]: {summary}");
         }
         High(nameof(Strings.StageFinished), StageName, Architecture, (DateTime.UtcNow - started).TotalSeconds);
     }
 
-    /// <summary>
-    /// Writes the build's extra sources into this layer and downloads their package lists only:
-    /// the bootstrap's lists stay as they are (no List-Cleanup), so nothing else is fetched again.
-    /// </summary>
-    private void AddAptSources(RootfsNamespace ns)
+    /// <summary>What fetches the build's extra sources' package lists, when it ran; its failure has a coded error of its own.</summary>
+    private string? _sourcesUpdate;
+
+    private void AddBuildSources(RootfsNamespace ns)
     {
-        var build = AptSources.Select(AptSourceEntry.FromItem).Where(s => s.InBuild).ToList();
-        if (build.Count == 0) return;
-        foreach (var source in build) source.WriteInto(Layer);
-        var update = new List<string> { "/bin/sh", "-c", "for f in \"$@\"; do apt-get -q -o APT::Color=0 -o APT::Get::List-Cleanup=0 -o Dir::Cache::pkgcache= -o Dir::Cache::srcpkgcache= -o Dir::Etc::SourceParts=/nonexistent -o Dir::Etc::SourceList=\"$f\" update || exit $?; done", "update" };
-        update.AddRange(build.Select(s => "/" + s.SourcesFile));
-        Log.LogMessage(MessageImportance.High, $"{StageName} [{Architecture}]: apt sources {string.Join(", ", build.Select(s => $"{s.Name} ({s.Uri} {s.Suites})"))}");
-        RunChecked(ns.InChroot(update, LogFile, AptEnvironment()), AptSourceUpdate);
+        if (Distro.AddBuildSources(AptSources, Layer) is not { } update) return;
+        Log.LogMessage(MessageImportance.High, $"{StageName} [{Architecture}]: {update.Description}");
+        _sourcesUpdate = update.What;
+        RunChecked(ns.InChroot(update.Command, LogFile, update.Environment), update.What);
     }
-
-    /// <summary>
-    /// The bootstrap's package lists are used as they are (no download, no copy of them into this
-    /// layer); only when they are stale, and apt fails, are they refreshed and the install retried.
-    /// </summary>
-    private const string InstallScript = """
-        "$@" && exit 0
-        echo "apt-get failed; refreshing the package lists and trying once more"
-        apt-get -q -o APT::Color=0 -o Dir::Cache::pkgcache= -o Dir::Cache::srcpkgcache= update && "$@"
-        """;
-
-    /// <summary>
-    /// apt-get without progress bars or colour, every dpkg step still logged, and without the
-    /// binary package caches (they would only bloat the layer).
-    /// </summary>
-    internal static List<string> AptGet(params string[] verb) =>
-    [
-        "apt-get", "-y", "-q", "-o", "Dpkg::Progress-Fancy=0", "-o", "APT::Color=0", "-o", "Dpkg::Use-Pty=0",
-        "-o", "Dir::Cache::pkgcache=", "-o", "Dir::Cache::srcpkgcache=",
-        "-o", "Dpkg::Options::=--force-confdef", "-o", "Dpkg::Options::=--force-confold", .. verb,
-    ];
-
-    private const string AptSourceUpdate = "apt-get update (AptSource)";
 
     private protected override void OnFailure(ToolResult result, string what)
     {
         ThrowIfDiskFull(StageName, what, Layer, result);
-        if (what == AptSourceUpdate)
-            throw new LiveImageException(nameof(Strings.AptSourceUpdateFailed), string.Join(", ", AptSources.Select(s => s.ItemSpec)), StageName, result.TailText, result.LogPath);
-        if (FindMissingVersion(FullLog(result)) is { } pin)
+        if (what == _sourcesUpdate)
+            throw new LiveImageException("AptSourceUpdateFailed", string.Join(", ", AptSources.Select(s => s.ItemSpec)), StageName, result.TailText, result.LogPath);
+        if (Distro.MissingVersion(FullLog(result)) is { } pin)
             throw new LiveImageException(nameof(Strings.PackageVersionNotFound), pin.Name, pin.Version, AvailableVersions(pin.Name), Suite, Architecture, StageName, result.LogPath);
-        if (FindMissingPackage(FullLog(result)) is { } name)
-            throw new LiveImageException(nameof(Strings.PackageNotFound), name, Suite, Architecture, StageName, result.LogPath);
+        if (Distro.MissingPackage(FullLog(result)) is { } name)
+            throw new LiveImageException("PackageNotFound", name, Suite, Architecture, StageName, result.LogPath);
         base.OnFailure(result, what);
     }
 
-    /// <summary>The package apt said it cannot find, from its output.</summary>
-    internal static string? FindMissingPackage(string aptOutput) =>
-        MissingPackage().Match(aptOutput) is { Success: true } m ? m.Groups["name"].Value : null;
-
-    /// <summary>The package and version of a name=version pin apt has no such version for ("E: Version '3.3a-3' for 'tmux' was not found").</summary>
-    internal static (string Name, string Version)? FindMissingVersion(string aptOutput) =>
-        MissingVersion().Match(aptOutput) is { Success: true } m ? (m.Groups["name"].Value, m.Groups["version"].Value) : null;
-
-    /// <summary>The versions apt-cache madison lists ("tmux | 3.5a-3 | http://… trixie/main amd64 Packages"), newest first, each once.</summary>
-    internal static IReadOnlyList<string> ParseMadison(string output) =>
-        [.. output.Split('\n').Select(l => l.Split('|')).Where(f => f.Length >= 3).Select(f => f[1].Trim()).Where(v => v.Length > 0).Distinct()];
-
-    /// <summary>
-    /// What the image's archives offer of a package, for LIVE2020: apt-cache madison in the stage's own
-    /// view of the image (its lists, and those of the AptSource items), logged with the stage's output.
-    /// </summary>
+    /// <summary>What the image's archives offer of a package, for LIVE2020, in the stage's own view of the image; logged with the stage's output.</summary>
     private string AvailableVersions(string package)
     {
         try
         {
-            var result = CreateRunner().Run(Namespace().InChroot(["apt-cache", "-o", "Dir::Cache::pkgcache=", "-o", "Dir::Cache::srcpkgcache=", "madison", package], LogFile, AptEnvironment()));
-            var log = File.Exists(result.LogPath) ? File.ReadAllText(result.LogPath) : result.TailText;
-            var versions = ParseMadison(log[(log.LastIndexOf("madison", StringComparison.Ordinal) + 1)..]);
-            return versions.Count > 0 ? string.Join(", ", versions) : "none (apt knows no version of it)";
+            var query = Distro.AvailableVersions(package);
+            var result = CreateRunner().Run(Namespace().InChroot(query.Command, LogFile, query.Environment));
+            // the query lists a line per version and archive: its last lines are all of it
+            var versions = Distro.ParseAvailableVersions(result.TailText);
+            return versions.Count > 0 ? string.Join(", ", versions) : "none (the archives know no version of it)";
         }
         catch (LiveImageException)
         {
-            return "unknown (apt-cache madison failed; see the log)";
+            return $"unknown ({Distro.AvailableVersions(package).What} failed; see the log)";
         }
     }
-
-    [GeneratedRegex(@"E: Version '(?<version>[^']+)' for '(?<name>[^']+)' was not found")]
-    private static partial Regex MissingVersion();
-
-    [GeneratedRegex(@"E: (Unable to locate package |Package '?)(?<name>[^\s']+)'?( has no installation candidate)?")]
-    private static partial Regex MissingPackage();
 }

@@ -1,4 +1,7 @@
-using LiveImage.Tasks.Internal;
+using LiveImage.Tasks.Configuration;
+using LiveImage.Tasks.Diagnostics;
+using LiveImage.Tasks.Emulation;
+using LiveImage.Tasks.Processes;
 using Microsoft.Build.Framework;
 using Microsoft.Build.Utilities;
 

@@ -1,4 +1,7 @@
-using LiveImage.Tasks.Internal;
+using LiveImage.Tasks.Configuration;
+using LiveImage.Tasks.Diagnostics;
+using LiveImage.Tasks.Iso;
+using LiveImage.Tasks.Processes;
 using Microsoft.Build.Framework;
 
 namespace LiveImage.Tasks;
@@ -8,12 +11,12 @@ namespace LiveImage.Tasks;
 /// partition, and the isohybrid MBR and GPT so the same file boots as a CD and as a USB disk.
 /// The staging directory already holds live/ (kernel, initrd, squashfs).
 /// </summary>
-public sealed class MakeIsoHybrid : LiveImageTask
+public sealed class MakeIsoHybrid : StageTask
 {
     [Required] public string StagingDirectory { get; set; } = "";
     [Required] public string OutputIso { get; set; } = "";
     [Required] public string LogFile { get; set; } = "";
-    public string Architecture { get; set; } = "amd64";
+    public override string Architecture { get; set; } = "amd64";
     public string VolumeId { get; set; } = "DEBIAN_LIVE";
     public string MenuTitle { get; set; } = "Debian Live";
     public string LiveArguments { get; set; } = "boot=live components";
@@ -39,7 +42,10 @@ public sealed class MakeIsoHybrid : LiveImageTask
         "gfxterm", "png", "font",
     ];
 
-    protected override void ExecuteCore()
+    /// <summary>The stage's product is its output: the stage writes it itself.</summary>
+    private protected override bool WritesStamp => false;
+
+    private protected override void ExecuteStage()
     {
         var arch = DebianArchitecture.Find(Architecture) ?? throw new LiveImageException(nameof(Strings.UnknownArchitecture), Architecture, DebianArchitecture.Names);
         High(nameof(Strings.StageStarting), "iso", Architecture, $"xorriso, volume {VolumeId}");

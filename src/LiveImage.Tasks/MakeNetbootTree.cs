@@ -1,4 +1,7 @@
-using LiveImage.Tasks.Internal;
+using LiveImage.Tasks.Configuration;
+using LiveImage.Tasks.Diagnostics;
+using LiveImage.Tasks.Netboot;
+using LiveImage.Tasks.Processes;
 using Microsoft.Build.Framework;
 using Microsoft.Build.Utilities;
 
@@ -12,7 +15,7 @@ namespace LiveImage.Tasks;
 /// the root filesystem into RAM. The folder is written beside the old one and swapped in whole, so
 /// an interrupted run never leaves a half-written folder behind.
 /// </summary>
-public sealed class MakeNetbootTree : LiveImageTask
+public sealed class MakeNetbootTree : StageTask
 {
     /// <summary>live/ of the ISO tree: vmlinuz, initrd.img, filesystem.squashfs.</summary>
     [Required] public string LiveDirectory { get; set; } = "";
@@ -21,7 +24,7 @@ public sealed class MakeNetbootTree : LiveImageTask
 
     public string LogFile { get; set; } = "";
 
-    public string Architecture { get; set; } = "amd64";
+    public override string Architecture { get; set; } = "amd64";
 
     /// <summary>host[:port] the booted kernel fetches the squashfs from (NetbootServer).</summary>
     public string Server { get; set; } = DefaultServer;
@@ -44,7 +47,7 @@ public sealed class MakeNetbootTree : LiveImageTask
     /// <summary>qemu user networking's address of the host, with the port -t:Serve uses by default.</summary>
     public const string DefaultServer = "10.0.2.2:8080";
 
-    protected override void ExecuteCore()
+    private protected override void ExecuteStage()
     {
         var arch = DebianArchitecture.Find(Architecture) ?? throw new LiveImageException(nameof(Strings.UnknownArchitecture), Architecture, DebianArchitecture.Names);
         if (!NetbootConfig.IsValidServer(Server)) throw new LiveImageException(nameof(Strings.InvalidNetbootServer), Server);

@@ -1,10 +1,11 @@
+using LiveImage.Tasks.Rootfs;
 using Microsoft.Build.Framework;
 
 namespace LiveImage.Tasks;
 
 /// <summary>
 /// Runs one command inside the image, in a layer of its own, for custom stages in a user's
-/// targets. It enters the image the only way the SDK does (<see cref="Internal.RootfsNamespace"/>):
+/// targets. It enters the image the only way the SDK does (<see cref="Rootfs.RootfsNamespace"/>):
 /// every mount lives in a private namespace that dies with the command.
 /// </summary>
 public sealed class MountChroot : RootfsStageTask
@@ -21,10 +22,10 @@ public sealed class MountChroot : RootfsStageTask
     {
         var ns = Namespace();
         var command = InChroot
-            ? ns.InChroot(["/bin/sh", "-c", Command], LogFile, AptEnvironment())
-            : ns.OnHost(["/bin/sh", "-c", Command], LogFile, AptEnvironment());
+            ? ns.InChroot(["/bin/sh", "-c", Command], LogFile, Distro.PackageEnvironment())
+            : ns.OnHost(["/bin/sh", "-c", Command], LogFile, Distro.PackageEnvironment());
         var result = CreateRunner().Run(command);
-        foreach (var leftover in result.Leftovers) Log.LogWarningWithCodeFromResources(nameof(Strings.LeftoverProcess), Command, leftover);
-        if (result.ExitCode != 0) throw new Internal.LiveImageException(nameof(Strings.CommandFailed), Command, result.ExitCode, result.TailText, result.LogPath);
+        foreach (var leftover in result.Leftovers) Log.LogWarningWithCodeFromResources("LeftoverProcess", Command, leftover);
+        if (result.ExitCode != 0) throw new Diagnostics.LiveImageException("CommandFailed", Command, result.ExitCode, result.TailText, result.LogPath);
     }
 }

@@ -1,5 +1,6 @@
 using System.Text;
-using LiveImage.Tasks.Internal;
+using LiveImage.Tasks.Diagnostics;
+using LiveImage.Tasks.Processes;
 using Microsoft.Build.Framework;
 
 namespace LiveImage.Tasks;

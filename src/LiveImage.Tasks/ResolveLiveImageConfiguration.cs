@@ -1,5 +1,10 @@
 using System.Text.RegularExpressions;
-using LiveImage.Tasks.Internal;
+using LiveImage.Tasks.Configuration;
+using LiveImage.Tasks.Diagnostics;
+using LiveImage.Tasks.Distributions;
+using LiveImage.Tasks.Emulation;
+using LiveImage.Tasks.Packages;
+using LiveImage.Tasks.Processes;
 using Microsoft.Build.Framework;
 using Microsoft.Build.Utilities;
 using NuGet.Versioning;
@@ -14,6 +19,8 @@ namespace LiveImage.Tasks;
 public sealed partial class ResolveLiveImageConfiguration : LiveImageTask
 {
     [Required] public string Architecture { get; set; } = "";
+    /// <summary>The distribution the image is built from (debian).</summary>
+    public string Distribution { get; set; } = KnownDistributions.Default;
     public string Suite { get; set; } = "";
     public string ImageVersion { get; set; } = "";
     public string LiveUser { get; set; } = "";
@@ -52,6 +59,8 @@ public sealed partial class ResolveLiveImageConfiguration : LiveImageTask
     public ITaskItem[] SdkFiles { get; set; } = [];
     /// <summary>The boot menu background; checked to be a PNG of the size isolinux shows.</summary>
     public string SplashImage { get; set; } = "";
+    /// <summary>The kernel arguments for the live initramfs; empty: the distribution's.</summary>
+    public string LiveArguments { get; set; } = "";
 
     [Output] public ITaskItem[] ResolvedPackages { get; private set; } = [];
     /// <summary>Hooks in file-name order, with HookName, LayerName, RunIn, and InputFiles/InputNames from their Inputs metadata.</summary>
@@ -60,6 +69,10 @@ public sealed partial class ResolveLiveImageConfiguration : LiveImageTask
     [Output] public ITaskItem[] ResolvedHookInputs { get; private set; } = [];
     [Output] public ITaskItem[] ResolvedAptSources { get; private set; } = [];
     [Output] public string KernelPackage { get; private set; } = "";
+    /// <summary>The distribution's packages for a live system (its live initramfs, an init), installed by the bootstrap.</summary>
+    [Output] public string[] LivePackages { get; private set; } = [];
+    /// <summary>LiveArguments, or the distribution's when the project sets none.</summary>
+    [Output] public string ResolvedLiveArguments { get; private set; } = "";
     /// <summary>The architecture when the image's programs run through qemu-user and binfmt_misc; empty when the host runs them.</summary>
     [Output] public string EmulatedArchitecture { get; private set; } = "";
     /// <summary>The directory holding GRUB's &lt;target&gt;/ modules for the EFI boot image (/usr/lib/grub, or below GrubEfiFetchDirectory).</summary>
@@ -89,7 +102,7 @@ public sealed partial class ResolveLiveImageConfiguration : LiveImageTask
     internal string HostArchitecture { get; set; } = DebianArchitecture.Host;
 
     /// <summary>Overridable for tests: whether the host runs an architecture's programs without emulation (arch-test -n).</summary>
-    internal Func<string, bool> CanRunNatively { get; set; } = ArchTestNative;
+    internal Func<string, bool> CanRunNatively { get; set; } = ArchTest.RunsNatively;
 
     /// <summary>Overridable for tests: whether a host directory exists.</summary>
     internal Func<string, bool> HostDirectoryExists { get; set; } = Directory.Exists;
@@ -104,6 +117,8 @@ public sealed partial class ResolveLiveImageConfiguration : LiveImageTask
         Log.LogMessage(MessageImportance.Normal, $"LiveImage.Sdk tasks {assembly.Location} (build {assembly.ManifestModule.ModuleVersionId})");
         var arch = DebianArchitecture.Find(Architecture);
         if (arch is null) Error(Property(nameof(Architecture)), nameof(Strings.UnknownArchitecture), Architecture, DebianArchitecture.Names);
+        var distribution = KnownDistributions.Find(Distribution.Length == 0 ? KnownDistributions.Default : Distribution);
+        if (distribution is null) Error(Property(nameof(Distribution)), nameof(Strings.UnknownDistribution), Distribution, KnownDistributions.Names);
         CheckSuite();
         if (arch is not null && DebianSuite.IsKnown(Suite) && !ProjectInputChecks.SuiteHasArchitecture(Suite, arch.Name))
             Error(Property(nameof(Suite)), nameof(Strings.ArchitectureNotInSuite), Suite, arch.Name, ProjectInputChecks.SuitesWithArchitecture(arch.Name));
@@ -124,7 +139,9 @@ public sealed partial class ResolveLiveImageConfiguration : LiveImageTask
         if (RequireRoot && !IsRoot()) Error(nameof(Strings.NotRoot));
         foreach (var (name, package) in HostTools.Missing([.. RequiredHostTools, .. ResolveArchitectureTools(arch!)], ToolSearchPath))
             Error(name.StartsWith('/') ? nameof(Strings.MissingHostFile) : nameof(Strings.MissingTool), name, package);
-        KernelPackage = arch!.KernelPackage;
+        KernelPackage = distribution!.KernelPackage(arch!);
+        LivePackages = [.. distribution.LivePackages];
+        ResolvedLiveArguments = LiveArguments.Length > 0 ? LiveArguments : distribution.LiveArguments;
         ResolvedImageMirror = ImageMirror.Length > 0 ? ImageMirror : BuildMirror;
     }
 
@@ -138,58 +155,16 @@ public sealed partial class ResolveLiveImageConfiguration : LiveImageTask
     private SourceLocation? Item(string itemType, ITaskItem item) => _project.Item(itemType, item.ItemSpec);
 
     /// <summary>
-    /// Decides how the image's programs run (natively or through qemu-user) and where GRUB's EFI modules
-    /// come from, and returns the host tools that needs: arch-test for any other architecture (mmdebstrap
-    /// asks it), qemu-user-static for an emulated one, update-binfmts when the build may register the
-    /// handler, the GRUB package on the host unless the bootstrap takes it from the image's archive.
+    /// Decides how the image's programs run and where GRUB's EFI modules come from (see
+    /// <see cref="ArchitectureTools"/>), sets the outputs that say so, and returns the host tools that needs.
     /// </summary>
     internal IEnumerable<string> ResolveArchitectureTools(DebianArchitecture arch)
     {
-        var tools = new List<string>();
-        if (arch.Name != HostArchitecture) tools.Add("arch-test");
-        if (arch.ExecutionOn(HostArchitecture, CanRunNatively) == ExecutionMode.Emulated)
-        {
-            EmulatedArchitecture = arch.Name;
-            tools.AddRange([arch.QemuUserStatic, "setsid", "flock"]);
-            if (RegisterBinfmt) tools.Add("update-binfmts");
-        }
-        if (arch.HostGrubEfiDirectory is { } grub)
-        {
-            if (HostDirectoryExists(grub) || arch.GrubEfiPackageHosts.Contains(HostArchitecture) || GrubEfiFetchDirectory.Length == 0)
-            {
-                // the host's package: required where Debian has it for the host's architecture
-                GrubEfiDirectory = Path.GetDirectoryName(grub)!;
-                if (!HostDirectoryExists(grub)) tools.Add(grub);
-            }
-            else
-            {
-                // grub-efi-arm64-bin exists for arm64 hosts only: the bootstrap takes it from the image's archive
-                GrubEfiPackage = arch.GrubEfiPackage!;
-                GrubEfiDirectory = Path.Combine(Path.GetFullPath(GrubEfiFetchDirectory), "usr/lib/grub");
-                tools.Add("dpkg-deb");
-            }
-        }
-        return tools;
-    }
-
-    /// <summary>arch-test -n: whether this host's CPU and kernel run the architecture's programs without emulation.</summary>
-    private static bool ArchTestNative(string architecture)
-    {
-        if (HostTools.Find("arch-test") is not { } archTest) return false;
-        try
-        {
-            var psi = new System.Diagnostics.ProcessStartInfo(archTest) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-            psi.ArgumentList.Add("-n");
-            psi.ArgumentList.Add(architecture);
-            using var p = System.Diagnostics.Process.Start(psi)!;
-            var output = p.StandardOutput.ReadToEnd();
-            p.StandardError.ReadToEnd();
-            return p.WaitForExit(30_000) && p.ExitCode == 0 && output.Trim() == architecture + ": ok";
-        }
-        catch (System.ComponentModel.Win32Exception)
-        {
-            return false;
-        }
+        var resolved = ArchitectureTools.Resolve(arch, HostArchitecture, CanRunNatively, HostDirectoryExists, RegisterBinfmt, GrubEfiFetchDirectory);
+        EmulatedArchitecture = resolved.EmulatedArchitecture;
+        GrubEfiDirectory = resolved.GrubEfiDirectory;
+        GrubEfiPackage = resolved.GrubEfiPackage;
+        return resolved.Tools;
     }
 
     /// <summary>IncludeDtb and Dtb are for architectures whose kernels ship device trees; Dtb is a path below the kernel's dtb directory.</summary>
@@ -236,7 +211,7 @@ public sealed partial class ResolveLiveImageConfiguration : LiveImageTask
         {
             // the file wins; its password stays out of every property and parameter
             var path = Path.GetFullPath(LivePasswordFile, ProjectDirectory.Length > 0 ? Path.GetFullPath(ProjectDirectory) : Directory.GetCurrentDirectory());
-            try { password = Internal.LivePasswordFile.Read(path); }
+            try { password = Configuration.LivePasswordFile.Read(path); }
             catch (LiveImageException e) { Error(Property(nameof(LivePasswordFile)), e.ResourceName, e.Arguments); return; }
             ResolvedLivePasswordFile = path;
         }

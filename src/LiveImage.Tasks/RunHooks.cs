@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
-using LiveImage.Tasks.Internal;
+using LiveImage.Tasks.Diagnostics;
+using LiveImage.Tasks.Rootfs;
 using Microsoft.Build.Framework;
 using Microsoft.Build.Utilities;
 
@@ -13,9 +14,8 @@ namespace LiveImage.Tasks;
 /// hooks after it. A hook gets the image root as $1, so it can use the host's tools on the image
 /// without entering it, or runs inside the image with RunIn="chroot".
 /// </summary>
-public sealed class RunHooks : LiveImageTask
+public sealed class RunHooks : RootfsTask
 {
-    [Required] public string Architecture { get; set; } = "";
     public string Suite { get; set; } = "";
     // the image's metadata, for the hooks' environment (LIVEIMAGE_NAME, ...), as mkosi gives its scripts
     public string ImageName { get; set; } = "";
@@ -27,21 +27,13 @@ public sealed class RunHooks : LiveImageTask
     public string ProjectDirectory { get; set; } = "";
     /// <summary>Hooks from ResolveLiveImageConfiguration (metadata HookName, LayerName, RunIn).</summary>
     public ITaskItem[] Hooks { get; set; } = [];
-    /// <summary>Layers below the hooks, bottom first.</summary>
-    public ITaskItem[] LowerLayers { get; set; } = [];
     /// <summary>The stamp of the stage below; its content identifies that stage's last run.</summary>
     [Required] public string BaseStamp { get; set; } = "";
     [Required] public string LayersDirectory { get; set; } = "";
-    [Required] public string ScratchDirectory { get; set; } = "";
     [Required] public string LogDirectory { get; set; } = "";
-    public string PackageCache { get; set; } = "";
     public string HelpersScript { get; set; } = "";
-    /// <summary>The image's architecture when its programs run through qemu-user and binfmt_misc; empty when the host runs them.</summary>
-    public string EmulatedArchitecture { get; set; } = "";
-    /// <summary>Lets the stage register qemu-user's binfmt_misc handler while hooks run (and restore it after).</summary>
-    public bool RegisterBinfmt { get; set; }
 
-    protected override void ExecuteCore()
+    private protected override void ExecuteStage()
     {
         var key = File.Exists(BaseStamp) ? File.ReadAllText(BaseStamp).Trim() : "";
         // what every hook sees beyond its own file: the image's metadata and the helper library
@@ -58,7 +50,7 @@ public sealed class RunHooks : LiveImageTask
             {
                 key = Key(key, hook, ProjectDirectory);
                 var layer = Path.Combine(Path.GetFullPath(LayersDirectory), hook.GetMetadata("LayerName"));
-                var keyFile = RootfsStageTask.LayerKey(layer);
+                var keyFile = LayerKey(layer);
                 rerun |= !(Directory.Exists(layer) && File.Exists(keyFile) && File.ReadAllText(keyFile) == key);
                 if (rerun)
                 {
@@ -89,15 +81,9 @@ public sealed class RunHooks : LiveImageTask
         var name = hook.GetMetadata("HookName");
         High(nameof(Strings.StageStarting), "hook " + name, Architecture, hook.GetMetadata("RunIn") == "chroot" ? "in the image (chroot)" : "on the host side, $1 = image root");
         var started = DateTime.UtcNow;
-        RootfsStageTask.ClearDirectory(layer);
-        var ns = new RootfsNamespace
-        {
-            Lower = lower,
-            Upper = layer,
-            ScratchDirectory = Path.Combine(Path.GetFullPath(ScratchDirectory), "hooks"),
-            PackageCache = PackageCache.Length > 0 ? Path.GetFullPath(PackageCache) : null,
-        };
-        var env = RootfsStageTask.AptEnvironment();
+        ClearDirectory(layer);
+        var ns = Namespace(lower, layer, Path.Combine(Path.GetFullPath(ScratchDirectory), "hooks"));
+        var env = Distro.PackageEnvironment();
         foreach (var (k, v) in ImageEnvironment()) env[k] = v;
         env["LIVEIMAGE_HOOK"] = name;
         env["LIVEIMAGE_HELPERS"] = HelpersScript;
@@ -107,14 +93,16 @@ public sealed class RunHooks : LiveImageTask
         var command = hook.GetMetadata("RunIn") == "chroot"
             ? ns.OnHost(["/bin/sh", "-c", InChrootScript, "hook", path, HelpersScript], logPath, env)
             : ns.OnHost([path, ns.MergedDirectory], logPath, env);
-        var result = CreateRunner().Run(command);
-        foreach (var leftover in result.Leftovers) Log.LogWarningWithCodeFromResources(nameof(Strings.LeftoverProcess), "hook " + name, leftover);
-        if (result.ExitCode != 0) RootfsStageTask.ThrowIfDiskFull("hook " + name, "hook " + name, layer, result);
-        if (result.ExitCode != 0) ThrowIfEmulationFailure(EmulatedArchitecture, "hook " + name, result);
-        // at the hook's file, which is what the user edits (not the SDK's task)
-        if (result.ExitCode != 0) throw new LiveImageException(nameof(Strings.HookFailed), name, result.ExitCode, result.TailText, result.LogPath) { Location = new SourceLocation(path) };
-        High(nameof(Strings.StageFinished), "hook " + name, Architecture, (DateTime.UtcNow - started).TotalSeconds);
-        RootfsStageTask.LogUsage(Log, "hook " + name, Architecture, layer, lower);
+        var result = RunInImage(command, "hook " + name);
+        if (result.ExitCode != 0)
+        {
+            // a hook's own failure is its author's to read: no guess about the mirror
+            ThrowIfKnownFailure("hook " + name, "hook " + name, layer, result, mirror: false);
+            // at the hook's file, which is what the user edits (not the SDK's task)
+            throw new LiveImageException("HookFailed", name, result.ExitCode, result.TailText, result.LogPath) { Location = new SourceLocation(path) };
+        }
+        High("StageFinished", "hook " + name, Architecture, (DateTime.UtcNow - started).TotalSeconds);
+        LogUsage("hook " + name, layer, lower);
     }
 
     /// <summary>Copies the hook (and the helpers) to the image's /run, a tmpfs that never reaches a layer.</summary>
@@ -170,7 +158,7 @@ public sealed class RunHooks : LiveImageTask
         {
             if (wanted.Contains(Path.GetFileName(dir))) continue;
             Directory.Delete(dir, recursive: true);
-            File.Delete(RootfsStageTask.LayerKey(dir));
+            File.Delete(LayerKey(dir));
         }
     }
 }

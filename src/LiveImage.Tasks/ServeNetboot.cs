@@ -1,7 +1,8 @@
 using System.Globalization;
-using System.Net;
 using System.Net.Sockets;
-using LiveImage.Tasks.Internal;
+using System.Net;
+using LiveImage.Tasks.Diagnostics;
+using LiveImage.Tasks.Netboot;
 using Microsoft.Build.Framework;
 
 namespace LiveImage.Tasks;

@@ -1,4 +1,6 @@
-using LiveImage.Tasks.Internal;
+using LiveImage.Tasks.Diagnostics;
+using LiveImage.Tasks.Processes;
+using LiveImage.Tasks.Rootfs;
 using Microsoft.Build.Framework;
 
 namespace LiveImage.Tasks;
@@ -10,7 +12,7 @@ namespace LiveImage.Tasks;
 /// debian"). mksquashfs can exit 0 and still leave a few KiB of junk, which
 /// would not boot: a root filesystem under 1 MiB is an error.
 /// </summary>
-public sealed class Squash : LiveImageTask
+public sealed class Squash : StageTask
 {
     public const long MinimumSize = 1024 * 1024;
     public const long Fat32Limit = 4L * 1024 * 1024 * 1024;
@@ -22,18 +24,33 @@ public sealed class Squash : LiveImageTask
     /// <summary>The directory live-boot reads: live/ of the ISO tree.</summary>
     [Required] public string LiveDirectory { get; set; } = "";
     [Required] public string LogFile { get; set; } = "";
-    public string Architecture { get; set; } = "";
+    public override string Architecture { get; set; } = "";
     public string Compression { get; set; } = "zstd";
     /// <summary>Compressor options, e.g. "-Xcompression-level 19"; empty for the compressor's default.</summary>
     public string CompressionOptions { get; set; } = "";
     public bool Modules { get; set; }
+    /// <summary>Where the kernel extraction's output goes; empty: the kernel is not copied to <see cref="LiveDirectory"/> first.</summary>
+    public string KernelLogFile { get; set; } = "";
+    public string KernelPackage { get; set; } = "";
+    /// <summary>Copy all the kernel's device trees (/usr/lib/linux-image-&lt;version&gt;/) to <see cref="DtbDirectory"/>.</summary>
+    public bool IncludeDtb { get; set; }
+    /// <summary>One device tree, relative to the kernel's device tree directory, copied to <see cref="DtbDirectory"/>.</summary>
+    public string Dtb { get; set; } = "";
+    /// <summary>The medium's /dtb directory; emptied when neither IncludeDtb nor Dtb asks for device trees.</summary>
+    public string DtbDirectory { get; set; } = "";
 
     /// <summary>Overridable for tests: the mksquashfs program (a stub that writes a few KiB reaches LIVE4001).</summary>
     internal string Mksquashfs { get; set; } = "mksquashfs";
 
-    protected override void ExecuteCore()
+    /// <summary>The stage's product is its output: the stage writes it itself.</summary>
+    private protected override bool WritesStamp => false;
+
+    private protected override void ExecuteStage()
     {
-        High(nameof(Strings.StageStarting), "squash", Architecture, Modules ? $"mksquashfs ({Compression}), one module per layer" : $"mksquashfs ({Compression})");
+        // the boot loaders' kernel and initrd first, from the same read-only view of the layers
+        if (KernelLogFile.Length > 0)
+            new KernelExtraction(Layers, ScratchDirectory, LiveDirectory, KernelLogFile, KernelPackage, IncludeDtb, Dtb, DtbDirectory, Distro.Kernel).Run(CreateRunner());
+        High("StageStarting", "squash", Architecture, Modules ? $"mksquashfs ({Compression}), one module per layer" : $"mksquashfs ({Compression})");
         var started = DateTime.UtcNow;
         var live = Path.GetFullPath(LiveDirectory);
         Directory.CreateDirectory(live);
@@ -47,12 +64,7 @@ public sealed class Squash : LiveImageTask
     {
         RemoveSquashfsExcept(live, ["filesystem.squashfs"]);
         File.Delete(Path.Combine(live, ModuleList));
-        var ns = new RootfsNamespace
-        {
-            Lower = Layers.Select(l => l.GetMetadata("FullPath")).ToList(),
-            ScratchDirectory = Path.GetFullPath(ScratchDirectory),
-            MountSystem = false,
-        };
+        var ns = RootfsNamespace.ReadOnlyView(Layers, ScratchDirectory);
         var output = Path.Combine(live, "filesystem.squashfs");
         MakeSquashfs(output, partial => ns.OnHost([Mksquashfs, .. MksquashfsArguments(ns.MergedDirectory, partial)], LogFile), MinimumSize);
     }

@@ -1,7 +1,10 @@
-using System.Diagnostics;
-using System.Text;
 using System.Text.RegularExpressions;
-using LiveImage.Tasks.Internal;
+using System.Text;
+using LiveImage.Tasks.Configuration;
+using LiveImage.Tasks.Diagnostics;
+using LiveImage.Tasks.Distributions;
+using LiveImage.Tasks.Iso;
+using LiveImage.Tasks.Processes;
 using Microsoft.Build.Framework;
 
 namespace LiveImage.Tasks;
@@ -25,6 +28,8 @@ public sealed partial class VerifyImage : LiveImageTask
     public string BuildMirror { get; set; } = "";
     /// <summary>The mirror the image's apt is meant to use; the build mirror must not remain when they differ.</summary>
     public string ImageMirror { get; set; } = "";
+    /// <summary>The distribution the image was built from: its kernel's file names.</summary>
+    public string Distribution { get; set; } = KnownDistributions.Default;
     /// <summary>Where the commands run are logged (never file contents).</summary>
     public string LogFile { get; set; } = "";
 
@@ -184,19 +189,21 @@ public sealed partial class VerifyImage : LiveImageTask
     /// <summary>The kernel shipped in live/ (the /boot/vmlinuz-* of the same size, else the newest) must have its modules.</summary>
     private string? CheckKernel(SquashfsTree tree, IsoReport report)
     {
+        var distribution = KnownDistributions.Get(Distribution);
+        var image = distribution.Kernel.Image;
         var kernels = tree.Below("/boot")
-            .Where(e => Path.GetFileName(e.Path).StartsWith("vmlinuz-", StringComparison.Ordinal) && e.Path.Count(c => c == '/') == 2)
-            .Select(e => (Version: Path.GetFileName(e.Path)["vmlinuz-".Length..], File: tree.Resolve(e.Path)))
+            .Where(e => Path.GetFileName(e.Path).StartsWith(image, StringComparison.Ordinal) && e.Path.Count(c => c == '/') == 2)
+            .Select(e => (Version: Path.GetFileName(e.Path)[image.Length..], File: tree.Resolve(e.Path)))
             .Where(k => k.File is { IsFile: true })
             .ToList();
         if (kernels.Count == 0)
         {
-            Error(nameof(Strings.NoKernel), "/boot", "linux-image-" + (DebianArchitecture.Find(Architecture)?.KernelFlavour ?? Architecture));
+            Error("NoKernel", "/boot", DebianArchitecture.Find(Architecture) is { } arch ? distribution.KernelPackage(arch) : "linux-image-" + Architecture);
             return null;
         }
         var shippedSize = report.Files.TryGetValue("/live/vmlinuz", out var shipped) ? shipped.Size : -1;
         var version = kernels.Where(k => k.File!.Size == shippedSize).Select(k => k.Version).FirstOrDefault()
-            ?? kernels.Select(k => k.Version).OrderBy(v => v, VersionComparer.Instance).Last();
+            ?? kernels.Select(k => k.Version).OrderBy(v => v, KernelVersionComparer.Instance).Last();
         var modules = tree.Resolve("/lib/modules/" + version);
         if (modules is not { IsDirectory: true } || tree.Resolve($"/lib/modules/{version}/modules.dep") is null)
             Error(nameof(Strings.NoKernelModules), version, $"/lib/modules/{version}");
@@ -273,53 +280,10 @@ public sealed partial class VerifyImage : LiveImageTask
 
     // ---- running the inspectors -----------------------------------------------------------------
 
-    private sealed record Run(int ExitCode, string Output, string Error);
-
     /// <summary>Runs a read-only inspector and keeps its output in memory: only the command line and exit code are logged.</summary>
-    private Run Capture(string program, IReadOnlyList<string> arguments)
-    {
-        var psi = new ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true, UseShellExecute = false };
-        foreach (var a in arguments) psi.ArgumentList.Add(a);
-        var display = ToolCommand.Join(new[] { program }.Concat(arguments));
-        Log.LogMessage(MessageImportance.Low, display);
-        Process process;
-        try { process = Process.Start(psi)!; }
-        catch (System.ComponentModel.Win32Exception) { throw new LiveImageException(nameof(Strings.MissingTool), program, HostTools.PackageFor(program)); }
-        using (process)
-        using (CancellationToken.Register(() => { try { process.Kill(true); } catch (InvalidOperationException) { } }))
-        {
-            process.StandardInput.Close();
-            var output = process.StandardOutput.ReadToEndAsync();
-            var error = process.StandardError.ReadToEndAsync();
-            process.WaitForExit();
-            CancellationToken.ThrowIfCancellationRequested();
-            if (LogFile.Length > 0)
-            {
-                Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(LogFile))!);
-                File.AppendAllText(LogFile, $"$ {display}\n# exit code {process.ExitCode}\n");
-            }
-            return new Run(process.ExitCode, output.Result, error.Result);
-        }
-    }
+    private CapturedOutput Capture(string program, IReadOnlyList<string> arguments) =>
+        CreateRunner().Capture(new ToolCommand(program, arguments) { LogPath = LogFile.Length > 0 ? LogFile : null });
 
     private static string Tail(string text) =>
         string.Join('\n', text.Split('\n', StringSplitOptions.RemoveEmptyEntries).TakeLast(ProcessRunner.TailLines));
-
-    /// <summary>Kernel versions as 'sort -V' orders them: digit runs numerically.</summary>
-    private sealed class VersionComparer : IComparer<string>
-    {
-        public static readonly VersionComparer Instance = new();
-
-        public int Compare(string? x, string? y)
-        {
-            var a = Regex.Split(x ?? "", @"(\d+)");
-            var b = Regex.Split(y ?? "", @"(\d+)");
-            for (var i = 0; i < Math.Min(a.Length, b.Length); i++)
-            {
-                var c = long.TryParse(a[i], out var na) && long.TryParse(b[i], out var nb) ? na.CompareTo(nb) : string.CompareOrdinal(a[i], b[i]);
-                if (c != 0) return c;
-            }
-            return a.Length.CompareTo(b.Length);
-        }
-    }
 }

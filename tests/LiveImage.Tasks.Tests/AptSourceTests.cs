@@ -1,4 +1,9 @@
-using LiveImage.Tasks.Internal;
+using LiveImage.Tasks.BootTesting;
+using LiveImage.Tasks.Configuration;
+using LiveImage.Tasks.Distributions.Debian;
+using LiveImage.Tasks.Packages;
+using LiveImage.Tasks.Rootfs;
+
 using static LiveImage.Tasks.Tests.Items;
 
 namespace LiveImage.Tasks.Tests;
@@ -172,9 +177,9 @@ public sealed class LayerUsageTests : IDisposable
         var low = Path.Combine(_dir.Path, "low");
         var high = Path.Combine(_dir.Path, "high");
         var empty = Path.Combine(_dir.Path, "empty");
-        Assert.Equal(1, LayerUsage.InstalledPackages([empty, high, low]));
-        Assert.Equal(2, LayerUsage.InstalledPackages([empty, low]));
-        Assert.Null(LayerUsage.InstalledPackages([empty]));
+        Assert.Equal(1, DpkgStatus.InstalledPackages([empty, high, low]));
+        Assert.Equal(2, DpkgStatus.InstalledPackages([empty, low]));
+        Assert.Null(DpkgStatus.InstalledPackages([empty]));
         File.CreateSymbolicLink(Path.Combine(empty, "link"), "/etc/passwd");
         Assert.Equal(5, LayerUsage.Bytes(empty));
     }

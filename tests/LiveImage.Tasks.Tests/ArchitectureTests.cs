@@ -1,4 +1,10 @@
-using LiveImage.Tasks.Internal;
+using LiveImage.Tasks.BootTesting;
+using LiveImage.Tasks.Configuration;
+using LiveImage.Tasks.Diagnostics;
+using LiveImage.Tasks.Emulation;
+using LiveImage.Tasks.Iso;
+using LiveImage.Tasks.Processes;
+
 using static LiveImage.Tasks.Tests.Items;
 
 namespace LiveImage.Tasks.Tests;

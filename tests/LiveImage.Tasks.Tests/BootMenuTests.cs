@@ -1,4 +1,5 @@
-using LiveImage.Tasks.Internal;
+using LiveImage.Tasks.Iso;
+
 
 namespace LiveImage.Tasks.Tests;
 

@@ -1,4 +1,6 @@
-using LiveImage.Tasks.Internal;
+using LiveImage.Tasks.BootTesting;
+using LiveImage.Tasks.Diagnostics;
+using LiveImage.Tasks.Processes;
 using Microsoft.Build.Framework;
 using Xunit;
 
@@ -108,7 +110,7 @@ public class BootTestLogicTests
     [Fact]
     public void Qemu_is_started_through_setpriv_with_a_parent_death_signal()
     {
-        var args = QemuCommandLine.WithParentDeathSignal("/usr/bin/qemu-system-x86_64", ["-m", "512"]);
+        var args = ProcessRunner.WithParentDeathSignal("/usr/bin/qemu-system-x86_64", ["-m", "512"]);
 
         Assert.Equal(["--pdeathsig", "KILL", "--", "/usr/bin/qemu-system-x86_64", "-m", "512"], args);
     }

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using LiveImage.Tasks.Distributions.Debian;
 
 namespace LiveImage.Tasks.Tests;
 
@@ -15,7 +16,7 @@ public sealed class ImageSourcesTests : IDisposable
     {
         var psi = new ProcessStartInfo("/bin/sh") { RedirectStandardError = true };
         psi.ArgumentList.Add("-c");
-        psi.ArgumentList.Add(FinalizeRootfs.ImageSourcesScript);
+        psi.ArgumentList.Add(Apt.ImageSourcesScript);
         psi.Environment["LIVEIMAGE_ROOT"] = _root.Path;
         psi.Environment["LIVEIMAGE_SUITE"] = "trixie";
         psi.Environment["LIVEIMAGE_COMPONENTS"] = "main contrib";

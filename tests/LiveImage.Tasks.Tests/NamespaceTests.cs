@@ -1,3 +1,4 @@
+using LiveImage.Tasks.Distributions.Debian;
 using Microsoft.Build.Framework;
 using static LiveImage.Tasks.Tests.Items;
 
@@ -187,7 +188,7 @@ public sealed class NamespaceTests : IDisposable
     [InlineData("E: Package 'ghost' has no installation candidate", "ghost")]
     [InlineData("Setting up less (1.0) ...", null)]
     public void MissingPackageIsFoundInAptOutput(string output, string? expected) =>
-        Assert.Equal(expected, InstallTasks.FindMissingPackage(output));
+        Assert.Equal(expected, Apt.FindMissingPackage(output));
 
     private static string ReadCmdline(string procDir)
     {

@@ -1,8 +1,10 @@
-using System.Net;
 using System.Net.Sockets;
+using System.Net;
 using System.Text;
 using System.Xml.Linq;
-using LiveImage.Tasks.Internal;
+using LiveImage.Tasks.BootTesting;
+using LiveImage.Tasks.Iso;
+using LiveImage.Tasks.Netboot;
 using Xunit;
 
 namespace LiveImage.Tasks.Tests;

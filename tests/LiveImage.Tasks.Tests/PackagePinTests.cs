@@ -1,3 +1,4 @@
+using LiveImage.Tasks.Distributions.Debian;
 using static LiveImage.Tasks.Tests.Items;
 
 namespace LiveImage.Tasks.Tests;
@@ -24,10 +25,10 @@ public sealed class PackagePinTests
     [InlineData("E: Unable to locate package tmux", null, null)]
     public void AMissingPinnedVersionIsFoundInAptOutput(string output, string? name, string? version)
     {
-        var pin = InstallTasks.FindMissingVersion(output);
+        var pin = Apt.FindMissingVersion(output);
         Assert.Equal(name, pin?.Name);
         Assert.Equal(version, pin?.Version);
-        if (pin is not null) Assert.Null(InstallTasks.FindMissingPackage(output)); // not mistaken for a missing package (LIVE2011)
+        if (pin is not null) Assert.Null(Apt.FindMissingPackage(output)); // not mistaken for a missing package (LIVE2011)
     }
 
     [Fact]
@@ -39,7 +40,7 @@ public sealed class PackagePinTests
               tmux |   3.5a-3 | http://other.invalid/debian trixie/main amd64 Packages
             # exit code 0
             """;
-        Assert.Equal(["3.5a-3", "3.5a-3~bpo12+1"], InstallTasks.ParseMadison(output));
-        Assert.Empty(InstallTasks.ParseMadison("N: Unable to locate package nothing\n"));
+        Assert.Equal(["3.5a-3", "3.5a-3~bpo12+1"], Apt.ParseMadison(output));
+        Assert.Empty(Apt.ParseMadison("N: Unable to locate package nothing\n"));
     }
 }

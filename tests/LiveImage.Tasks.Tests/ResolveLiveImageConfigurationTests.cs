@@ -55,6 +55,14 @@ public sealed class ResolveLiveImageConfigurationTests : IDisposable
     }
 
     [Fact]
+    public void UnknownDistributionIsLIVE1040()
+    {
+        var message = SingleError(Task(t => t.Distribution = "slackware"));
+        Assert.StartsWith("LIVE1040", message);
+        Assert.Contains("debian", message);
+    }
+
+    [Fact]
     public void EmptySuiteIsLIVE1003() => Assert.StartsWith("LIVE1003", SingleError(Task(t => t.Suite = " ")));
 
     [Fact]
@@ -313,7 +321,7 @@ public sealed class ResolveLiveImageConfigurationTests : IDisposable
     public void TheRealSdkFilesKnowTheDocumentedProperties()
     {
         var sdkDirectory = Path.Combine(RepoRoot(), "src/LiveImage.Sdk/Sdk");
-        var known = Internal.ProjectInputChecks.SdkPropertyNames(Directory.GetFiles(sdkDirectory));
+        var known = Configuration.ProjectInputChecks.SdkPropertyNames(Directory.GetFiles(sdkDirectory));
         foreach (var name in new[] { "Suite", "Architecture", "Architectures", "LivePassword", "LockRootPassword", "SquashfsCompression", "BootTestTimeout", "VerifyImageOnBuild", "BuildLockTimeout", "SplashImage" })
             Assert.Contains(name, known);
         Assert.DoesNotContain(known, n => n.StartsWith('_'));
@@ -333,7 +341,7 @@ public sealed class ResolveLiveImageConfigurationTests : IDisposable
     [InlineData("abc", "abc", 0)]
     [InlineData("", "abc", 3)]
     public void EditDistanceCountsTranspositionsAsOne(string a, string b, int expected) =>
-        Assert.Equal(expected, Internal.ProjectInputChecks.EditDistance(a, b));
+        Assert.Equal(expected, Configuration.ProjectInputChecks.EditDistance(a, b));
 
     private static byte[] Png(int width, int height)
     {

@@ -1,5 +1,6 @@
 using System.Diagnostics;
-using LiveImage.Tasks.Internal;
+using LiveImage.Tasks.Iso;
+using LiveImage.Tasks.Processes;
 
 namespace LiveImage.Tasks.Tests;
 

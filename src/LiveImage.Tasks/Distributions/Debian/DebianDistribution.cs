@@ -1,0 +1,49 @@
+using LiveImage.Tasks.Configuration;
+using Microsoft.Build.Framework;
+
+namespace LiveImage.Tasks.Distributions.Debian;
+
+/// <summary>Debian: mmdebstrap, apt and dpkg, live-boot.</summary>
+internal sealed class DebianDistribution : IDistribution
+{
+    public string Name => "debian";
+
+    /// <summary>live-boot's initramfs scripts, and systemd as init.</summary>
+    public IReadOnlyList<string> LivePackages { get; } = ["live-boot", "systemd-sysv"];
+
+    /// <summary>live-boot's: find the squashfs on the medium, and honour live-config's components.</summary>
+    public string LiveArguments => "boot=live components";
+
+    public string KernelPackage(DebianArchitecture architecture) => architecture.KernelPackage;
+
+    /// <summary>/boot/vmlinuz-&lt;version&gt;, /boot/initrd.img-&lt;version&gt;, device trees in /usr/lib/linux-image-&lt;version&gt;/.</summary>
+    public KernelLayout Kernel { get; } = new("vmlinuz-", "initrd.img-", "/usr/lib/linux-image-");
+
+    public PackageCacheLayout PackageCache { get; } = new("/var/cache/apt/archives", "*.deb");
+
+    public Dictionary<string, string> PackageEnvironment() => Apt.Environment();
+
+    public string BootstrapSummary(BootstrapOptions options) => $"mmdebstrap {options.Suite} ({options.Variant})";
+
+    public ToolPlan Bootstrap(BootstrapOptions options) => Mmdebstrap.Command(options);
+
+    public PackageInstallPlan Install(IReadOnlyList<ITaskItem> packages) => Apt.Install(packages);
+
+    public string? InstallSummary(IEnumerable<string> output) => Apt.InstallSummary(output);
+
+    public string? MissingPackage(string output) => Apt.FindMissingPackage(output);
+
+    public (string Name, string Version)? MissingVersion(string output) => Apt.FindMissingVersion(output);
+
+    public ToolPlan AvailableVersions(string package) => Apt.AvailableVersions(package);
+
+    public IReadOnlyList<string> ParseAvailableVersions(string output) => Apt.ParseMadison(output);
+
+    public ToolPlan? AddBuildSources(IReadOnlyList<ITaskItem> sources, string layer) => Apt.AddBuildSources(sources, layer);
+
+    public ToolPlan Finalize(FinalizeOptions options, string layer) => Apt.Finalize(options, layer);
+
+    public IReadOnlyList<string> InstalledPackages(IEnumerable<string> finalizeLog) => Apt.InstalledPackages(finalizeLog);
+
+    public int? InstalledPackageCount(IEnumerable<string> layersTopFirst) => DpkgStatus.InstalledPackages(layersTopFirst);
+}

@@ -1,0 +1,110 @@
+using LiveImage.Tasks.Diagnostics;
+using LiveImage.Tasks.Processes;
+using Microsoft.Build.Framework;
+
+namespace LiveImage.Tasks.Rootfs;
+
+/// <summary>
+/// Base of the tasks that write layers of the image (the stages, the hooks): the layers they stand
+/// on, the scratch space, the package cache and emulation, how they enter the image
+/// (<see cref="RootfsNamespace"/>) and how a failed run becomes the most precise coded error.
+/// </summary>
+public abstract class RootfsTask : StageTask
+{
+    /// <summary>The image's Debian architecture.</summary>
+    [Required] public override string Architecture { get; set; } = "";
+
+    /// <summary>Layer directories below this stage, bottom first.</summary>
+    public ITaskItem[] LowerLayers { get; set; } = [];
+
+    /// <summary>Scratch directory for the overlay work dir and mount point.</summary>
+    [Required] public string ScratchDirectory { get; set; } = "";
+
+    /// <summary>Shared download cache for .deb files; empty for none.</summary>
+    public string PackageCache { get; set; } = "";
+
+    /// <summary>The image's architecture when its programs run through qemu-user and binfmt_misc; empty when the host runs them.</summary>
+    public string EmulatedArchitecture { get; set; } = "";
+
+    /// <summary>Lets the stage register qemu-user's binfmt_misc handler while it runs (and restore it after).</summary>
+    public bool RegisterBinfmt { get; set; }
+
+    /// <summary>The image's layers <paramref name="lower"/> with <paramref name="upper"/> (or none: read-only) on top, with the package cache.</summary>
+    private protected RootfsNamespace Namespace(IReadOnlyList<string> lower, string? upper, string scratchDirectory, bool system = true) => new()
+    {
+        Lower = lower,
+        Upper = upper,
+        ScratchDirectory = Path.GetFullPath(scratchDirectory),
+        PackageCache = PackageCache.Length > 0 ? Path.GetFullPath(PackageCache) : null,
+        PackageCacheLayout = Distro.PackageCache,
+        MountSystem = system,
+    };
+
+    /// <summary>Runs a command in the image and warns about processes it left running.</summary>
+    private protected ToolResult RunInImage(ToolCommand command, string what)
+    {
+        var result = CreateRunner().Run(command);
+        foreach (var leftover in result.Leftovers) Log.LogWarningWithCodeFromResources("LeftoverProcess", what, leftover);
+        return result;
+    }
+
+    /// <summary>
+    /// The coded errors any run in the image can end with: a full disk, an unreachable mirror
+    /// (when <paramref name="mirror"/>), a maintainer script that fails under emulation.
+    /// </summary>
+    private protected void ThrowIfKnownFailure(string stage, string what, string layer, ToolResult result, bool mirror = true)
+    {
+        ThrowIfDiskFull(stage, what, layer, result);
+        if (mirror) ThrowIfMirrorUnreachable(stage, result);
+        ThrowIfEmulationFailure(EmulatedArchitecture, stage, result);
+    }
+
+    /// <summary>One line per stage: how much its layer added, the rootfs so far and how many packages it holds.</summary>
+    private protected void LogUsage(string stage, string layer, IEnumerable<string> lowerLayers)
+    {
+        var layers = lowerLayers.Append(Path.GetFullPath(layer)).ToList();
+        var own = LayerUsage.Bytes(layer);
+        var total = layers.Sum(LayerUsage.Bytes);
+        var packages = Distro.InstalledPackageCount(Enumerable.Reverse(layers));
+        Log.LogMessageFromResources(MessageImportance.High, "StageUsage", stage, Architecture, LayerUsage.MiB(own), LayerUsage.MiB(total), packages?.ToString() ?? "no");
+    }
+
+    /// <summary>
+    /// The file beside a layer whose content changes whenever the layer is rebuilt; a squashfs
+    /// module of the layer is reused while it stays the same.
+    /// </summary>
+    internal static string LayerKey(string layer) => Path.GetFullPath(layer).TrimEnd('/') + ".key";
+
+    /// <summary>The whole log of a failed run: the line that tells the cause is often far above the tail.</summary>
+    internal static string FullLog(ToolResult result) => File.Exists(result.LogPath) ? File.ReadAllText(result.LogPath) : result.TailText;
+
+    /// <summary>
+    /// LIVE2017 when the run failed because the disk filled up. The half-written layer is removed
+    /// first (the stage reruns anyway), so the free space the message reports is what there really is.
+    /// </summary>
+    internal static void ThrowIfDiskFull(string stage, string what, string layer, ToolResult result)
+    {
+        if (DiskSpace.FirstSymptom(FullLog(result).Split('\n')) is not { } symptom) return;
+        throw DiskFull(stage, what, symptom, layer, result.LogPath);
+    }
+
+    internal static LiveImageException DiskFull(string stage, string what, string symptom, string layer, string logPath)
+    {
+        try { ClearDirectory(layer); }
+        catch (IOException) { /* the next run clears it */ }
+        return new LiveImageException("StageDiskFull", stage, what, symptom, Path.GetFullPath(layer), DiskSpace.FreeMiB(layer), logPath);
+    }
+
+    /// <summary>LIVE2018 when apt could not reach the package mirror, naming it.</summary>
+    internal static void ThrowIfMirrorUnreachable(string stage, ToolResult result)
+    {
+        if (MirrorFailure.Find(FullLog(result)) is { } failure)
+            throw new LiveImageException("MirrorUnreachable", failure.Mirror, stage, failure.Reason, result.LogPath);
+    }
+
+    internal static void ClearDirectory(string path)
+    {
+        if (Directory.Exists(path)) Directory.Delete(path, recursive: true);
+        Directory.CreateDirectory(path);
+    }
+}
