@@ -34,11 +34,11 @@ public sealed class Bootstrap : RootfsStageTask
         var ns = Namespace(system: false);
         var options = new BootstrapOptions(Suite, Architecture, Variant, Components, Mirror, IncludePackages, Keyrings,
             ns.MergedDirectory, ScratchDirectory, PackageCache, Offline, GrubEfiPackage, GrubEfiFetchDirectory);
-        High("StageStarting", StageName, Architecture, Distro.BootstrapSummary(options));
+        High(nameof(Strings.StageStarting), StageName, Architecture, Distro.BootstrapSummary(options));
         var started = DateTime.UtcNow;
         var plan = Distro.Bootstrap(options);
         var command = ns.OnHost(plan.Command, LogFile, plan.Environment);
         RunChecked(command, plan.What);
-        High("StageFinished", StageName, Architecture, (DateTime.UtcNow - started).TotalSeconds);
+        High(nameof(Strings.StageFinished), StageName, Architecture, (DateTime.UtcNow - started).TotalSeconds);
     }
 }

@@ -20,7 +20,7 @@ public sealed class InstallTasks : RootfsStageTask
     protected override void RunStage()
     {
         var install = Distro.Install(Packages);
-        High("StageStarting", StageName, Architecture, install.Description);
+        High(nameof(Strings.StageStarting), StageName, Architecture, install.Description);
         var started = DateTime.UtcNow;
         var ns = Namespace();
         AddBuildSources(ns);
@@ -48,11 +48,11 @@ public sealed class InstallTasks : RootfsStageTask
     {
         ThrowIfDiskFull(StageName, what, Layer, result);
         if (what == _sourcesUpdate)
-            throw new LiveImageException("AptSourceUpdateFailed", string.Join(", ", AptSources.Select(s => s.ItemSpec)), StageName, result.TailText, result.LogPath);
+            throw new LiveImageException(nameof(Strings.AptSourceUpdateFailed), string.Join(", ", AptSources.Select(s => s.ItemSpec)), StageName, result.TailText, result.LogPath);
         if (Distro.MissingVersion(FullLog(result)) is { } pin)
             throw new LiveImageException(nameof(Strings.PackageVersionNotFound), pin.Name, pin.Version, AvailableVersions(pin.Name), Suite, Architecture, StageName, result.LogPath);
         if (Distro.MissingPackage(FullLog(result)) is { } name)
-            throw new LiveImageException("PackageNotFound", name, Suite, Architecture, StageName, result.LogPath);
+            throw new LiveImageException(nameof(Strings.PackageNotFound), name, Suite, Architecture, StageName, result.LogPath);
         base.OnFailure(result, what);
     }
 

@@ -25,7 +25,7 @@ public sealed class MountChroot : RootfsStageTask
             ? ns.InChroot(["/bin/sh", "-c", Command], LogFile, Distro.PackageEnvironment())
             : ns.OnHost(["/bin/sh", "-c", Command], LogFile, Distro.PackageEnvironment());
         var result = CreateRunner().Run(command);
-        foreach (var leftover in result.Leftovers) Log.LogWarningWithCodeFromResources("LeftoverProcess", Command, leftover);
-        if (result.ExitCode != 0) throw new Diagnostics.LiveImageException("CommandFailed", Command, result.ExitCode, result.TailText, result.LogPath);
+        foreach (var leftover in result.Leftovers) Log.LogWarningWithCodeFromResources(nameof(Strings.LeftoverProcess), Command, leftover);
+        if (result.ExitCode != 0) throw new Diagnostics.LiveImageException(nameof(Strings.CommandFailed), Command, result.ExitCode, result.TailText, result.LogPath);
     }
 }

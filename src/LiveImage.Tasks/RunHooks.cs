@@ -99,9 +99,9 @@ public sealed class RunHooks : RootfsTask
             // a hook's own failure is its author's to read: no guess about the mirror
             ThrowIfKnownFailure("hook " + name, "hook " + name, layer, result, mirror: false);
             // at the hook's file, which is what the user edits (not the SDK's task)
-            throw new LiveImageException("HookFailed", name, result.ExitCode, result.TailText, result.LogPath) { Location = new SourceLocation(path) };
+            throw new LiveImageException(nameof(Strings.HookFailed), name, result.ExitCode, result.TailText, result.LogPath) { Location = new SourceLocation(path) };
         }
-        High("StageFinished", "hook " + name, Architecture, (DateTime.UtcNow - started).TotalSeconds);
+        High(nameof(Strings.StageFinished), "hook " + name, Architecture, (DateTime.UtcNow - started).TotalSeconds);
         LogUsage("hook " + name, layer, lower);
     }
 

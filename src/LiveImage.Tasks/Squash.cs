@@ -50,7 +50,7 @@ public sealed class Squash : StageTask
         // the boot loaders' kernel and initrd first, from the same read-only view of the layers
         if (KernelLogFile.Length > 0)
             new KernelExtraction(Layers, ScratchDirectory, LiveDirectory, KernelLogFile, KernelPackage, IncludeDtb, Dtb, DtbDirectory, Distro.Kernel).Run(CreateRunner());
-        High("StageStarting", "squash", Architecture, Modules ? $"mksquashfs ({Compression}), one module per layer" : $"mksquashfs ({Compression})");
+        High(nameof(Strings.StageStarting), "squash", Architecture, Modules ? $"mksquashfs ({Compression}), one module per layer" : $"mksquashfs ({Compression})");
         var started = DateTime.UtcNow;
         var live = Path.GetFullPath(LiveDirectory);
         Directory.CreateDirectory(live);

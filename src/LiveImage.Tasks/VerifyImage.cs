@@ -198,7 +198,7 @@ public sealed partial class VerifyImage : LiveImageTask
             .ToList();
         if (kernels.Count == 0)
         {
-            Error("NoKernel", "/boot", DebianArchitecture.Find(Architecture) is { } arch ? distribution.KernelPackage(arch) : "linux-image-" + Architecture);
+            Error(nameof(Strings.NoKernel), "/boot", DebianArchitecture.Find(Architecture) is { } arch ? distribution.KernelPackage(arch) : "linux-image-" + Architecture);
             return null;
         }
         var shippedSize = report.Files.TryGetValue("/live/vmlinuz", out var shipped) ? shipped.Size : -1;

@@ -149,7 +149,7 @@ public sealed class ProjectLocationTests : IDisposable
     [InlineData("rootfs/**/*.conf", "rootfs/etc/x/a.conf", true)]
     [InlineData("data/?.txt", "data/ab.txt", false)]
     public void GlobMatchesLikeMSBuild(string pattern, string path, bool expected) =>
-        Assert.Equal(expected, Internal.Glob.Matches(pattern, path));
+        Assert.Equal(expected, Configuration.Glob.Matches(pattern, path));
 
     [Fact]
     public void GlobExpandsOnlyWhatMatches()
@@ -158,12 +158,12 @@ public sealed class ProjectLocationTests : IDisposable
         _dir.File("p/rootfs/etc/deep/b.conf", "");
         _dir.File("p/rootfs/etc/c.txt", "");
         var root = Path.Combine(_dir.Path, "p");
-        Assert.Equal([Path.Combine(root, "rootfs/etc/a.conf"), Path.Combine(root, "rootfs/etc/deep/b.conf")], Internal.Glob.Expand(root, "rootfs/**/*.conf"));
-        Assert.Equal(3, Internal.Glob.Expand(root, "rootfs/**").Count);
-        Assert.Single(Internal.Glob.Expand(root, "rootfs/etc/*.txt"));
-        Assert.Empty(Internal.Glob.Expand(root, "nothing/*"));
+        Assert.Equal([Path.Combine(root, "rootfs/etc/a.conf"), Path.Combine(root, "rootfs/etc/deep/b.conf")], Configuration.Glob.Expand(root, "rootfs/**/*.conf"));
+        Assert.Equal(3, Configuration.Glob.Expand(root, "rootfs/**").Count);
+        Assert.Single(Configuration.Glob.Expand(root, "rootfs/etc/*.txt"));
+        Assert.Empty(Configuration.Glob.Expand(root, "nothing/*"));
         Directory.CreateSymbolicLink(Path.Combine(root, "rootfs/etc/loop"), "/");
-        Assert.Equal(3, Internal.Glob.Expand(root, "rootfs/**").Count); // a link to '/' is not walked
+        Assert.Equal(3, Configuration.Glob.Expand(root, "rootfs/**").Count); // a link to '/' is not walked
     }
 }
 

@@ -170,7 +170,7 @@ internal sealed class QemuBootRun(QemuBootSettings settings, TaskLoggingHelper l
             {
                 if (probeKvm) { position = 0; return failure; }
                 // BootTestAccelerator=kvm was asked for explicitly: the guest has stopped, so say so now instead of timing out.
-                throw new LiveImageException("QemuFailed", $"(none: the guest stopped {ExplicitKvmFailed})", _s.ImageName, mode.Name,
+                throw new LiveImageException(nameof(Strings.QemuFailed), $"(none: the guest stopped {ExplicitKvmFailed})", _s.ImageName, mode.Name,
                     failure + "\n" + QemuConsoleText.Tail(qemu.Stderr, 10), serialLog);
             }
             if (probeKvm)
@@ -191,7 +191,7 @@ internal sealed class QemuBootRun(QemuBootSettings settings, TaskLoggingHelper l
                 var output = QemuConsoleText.Tail(qemu.Stderr);
                 if (output.Length == 0) output = QemuConsoleText.Tail(console.Read());
                 if (accel == QemuAccel.Kvm && !aliveSeen) exitCode += $" ({ExplicitKvmFailed})";
-                throw new LiveImageException("QemuFailed", exitCode, _s.ImageName, mode.Name, output, serialLog);
+                throw new LiveImageException(nameof(Strings.QemuFailed), exitCode, _s.ImageName, mode.Name, output, serialLog);
             }
 
             var fatal = QemuConsoleText.Find(QemuConsoleText.FatalBootMessage(), text, 0) is not null;
@@ -201,7 +201,7 @@ internal sealed class QemuBootRun(QemuBootSettings settings, TaskLoggingHelper l
                 var tail = QemuConsoleText.Tail(console.Read());
                 if (!bannerSeen)
                     tail += (tail.Length > 0 ? "\n" : "") + "(the kernel printed nothing on the serial console: its command line needs " + _s.Machine.KernelConsole + ", and the boot menu must start it without a key press)";
-                throw new LiveImageException("BootTimeout", _s.ImageName, mode.Name, Math.Round(clock.Elapsed.TotalSeconds),
+                throw new LiveImageException(nameof(Strings.BootTimeout), _s.ImageName, mode.Name, Math.Round(clock.Elapsed.TotalSeconds),
                     QemuAccelerator.Name(accel), tail, serialLog);
             }
 

@@ -17,7 +17,7 @@ internal sealed class QemuGuestChecks(QemuGuestConsole guest, QemuBootSettings s
     {
         var id = 0;
         LiveImageException Failed(string check, string reason) =>
-            new("BootCheckFailed", check, _s.ImageName, mode.Name, reason, serialLog);
+            new(nameof(Strings.BootCheckFailed), check, _s.ImageName, mode.Name, reason, serialLog);
 
         // Built in: the live user must be an administrator (root needs no sudo).
         var isRoot = _s.LiveUser == "root";
@@ -69,7 +69,7 @@ internal sealed class QemuGuestChecks(QemuGuestConsole guest, QemuBootSettings s
             throw Failed(stateCheck, $"the system is degraded: unit(s) {string.Join(", ", unexpected)} failed. Fix them (the serial log and 'journalctl -u <unit>' in the image say why), "
                 + "or list the units that may fail in BootTestAllowedFailedUnits");
         }
-        else if (state == "degraded") log.LogMessageFromResources(MessageImportance.High, "BootDegraded", _s.ImageName, _s.Machine.Architecture, mode.Name, units);
+        else if (state == "degraded") log.LogMessageFromResources(MessageImportance.High, nameof(Strings.BootDegraded), _s.ImageName, _s.Machine.Architecture, mode.Name, units);
         else log.LogMessage(MessageImportance.Normal, $"{mode.Name}: system {state}");
 
         // Built in: apt in the image uses the image mirror only, nothing of the build.

@@ -27,7 +27,7 @@ internal sealed class QemuGuestConsole(QemuProcess qemu, QemuBootSettings settin
         bool answerSudo = false, string? name = null)
     {
         LiveImageException Fail(string reason) =>
-            new("BootCheckFailed", name ?? command, _s.ImageName, mode.Name, reason, serialLog);
+            new(nameof(Strings.BootCheckFailed), name ?? command, _s.ImageName, mode.Name, reason, serialLog);
 
         var end = new Regex($@"LIVEIMAGE_END_{id}_\d+(?=\D)", RegexOptions.CultureInvariant);
         var sudo = new Regex(Regex.Escape(QemuBuiltInChecks.SudoPrompt), RegexOptions.CultureInvariant);

@@ -21,13 +21,13 @@ internal static class QemuKvmFallback
         if (!_s.Machine.KvmHosts.Contains(DebianArchitecture.Host)) return QemuAccel.Tcg;
         if (QemuAccelerator.KnownUnusableReason is { } known)
         {
-            log.LogMessageFromResources(MessageImportance.Normal, "KvmUnusable", known);
+            log.LogMessageFromResources(MessageImportance.Normal, nameof(Strings.KvmUnusable), known);
             return QemuAccel.Tcg;
         }
         if (QemuAccelerator.HostProblem(_s.KvmDevice) is { } problem)
         {
             if (QemuAccelerator.MarkUnusable(problem))
-                log.LogMessageFromResources(MessageImportance.High, "KvmUnusable", problem);
+                log.LogMessageFromResources(MessageImportance.High, nameof(Strings.KvmUnusable), problem);
             return QemuAccel.Tcg;
         }
         return QemuAccel.Kvm;
@@ -38,7 +38,7 @@ internal static class QemuKvmFallback
     {
         qemu.Note("KVM unusable: " + kvmFailure + "; retrying with TCG");
         if (QemuAccelerator.MarkUnusable(kvmFailure))
-            log.LogMessageFromResources(MessageImportance.High, "KvmUnusable", kvmFailure);
+            log.LogMessageFromResources(MessageImportance.High, nameof(Strings.KvmUnusable), kvmFailure);
         return QemuAccel.Tcg;
     }
 }

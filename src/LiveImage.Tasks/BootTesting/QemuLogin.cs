@@ -15,7 +15,7 @@ internal sealed class QemuLogin(QemuGuestConsole guest, QemuBootSettings setting
     {
         var qemu = guest.Qemu;
         LiveImageException Fail(string reason) =>
-            new("LoginFailed", _s.ImageName, mode.Name, _s.LiveUser, reason, serialLog);
+            new(nameof(Strings.LoginFailed), _s.ImageName, mode.Name, _s.LiveUser, reason, serialLog);
 
         Regex login = QemuConsoleText.LoginPrompt(), password = QemuConsoleText.PasswordPrompt(), incorrect = QemuConsoleText.LoginIncorrect(),
               shell = QemuConsoleText.ShellPromptAtEnd(), ready = QemuConsoleText.ReadyMarker();

@@ -14,8 +14,8 @@ internal static class QemuNetbootStaging
     /// <summary>Serves the netboot folder on 127.0.0.1, on a port the system picks (so parallel boots never collide).</summary>
     public static StaticHttpServer StartHttpServer(QemuBootSettings _s, QemuBootMode mode, StreamWriter httpLog)
     {
-        var folder = _s.NetbootDirectory ?? throw new LiveImageException("NetbootMissing", mode.Name);
-        if (!Directory.Exists(folder)) throw new LiveImageException("NetbootMissing", mode.Name);
+        var folder = _s.NetbootDirectory ?? throw new LiveImageException(nameof(Strings.NetbootMissing), mode.Name);
+        if (!Directory.Exists(folder)) throw new LiveImageException(nameof(Strings.NetbootMissing), mode.Name);
         var gate = new object();
         try
         {
@@ -28,7 +28,7 @@ internal static class QemuNetbootStaging
         }
         catch (SocketException e)
         {
-            throw new LiveImageException("ServeFailed", "127.0.0.1:0", e.Message);
+            throw new LiveImageException(nameof(Strings.ServeFailed), "127.0.0.1:0", e.Message);
         }
     }
 
@@ -46,7 +46,7 @@ internal static class QemuNetbootStaging
         foreach (var required in new[] { bootFile, config, NetbootConfig.Kernel, NetbootConfig.Initrd, NetbootConfig.Squashfs })
         {
             if (required.Length == 0 || !File.Exists(Path.Combine(folder, required)))
-                throw new LiveImageException("NetbootMissing", mode.Name + $" ({Path.Combine(folder, required)} is missing)");
+                throw new LiveImageException(nameof(Strings.NetbootMissing), mode.Name + $" ({Path.Combine(folder, required)} is missing)");
         }
         var tftp = Path.Combine(temp, "tftp");
         var server = $"{QemuCommandLine.HostAddress}:{port}";

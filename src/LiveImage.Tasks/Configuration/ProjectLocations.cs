@@ -1,11 +1,10 @@
 using System.Xml;
 using System.Xml.Linq;
+using LiveImage.Tasks.Diagnostics;
 using Microsoft.Build.Utilities;
 
 namespace LiveImage.Tasks.Configuration;
 
-/// <summary>A place in a file an IDE can open: an error about a project input points here, not at the SDK's task.</summary>
-internal sealed record SourceLocation(string File, int Line = 0, int Column = 0);
 
 /// <summary>
 /// Where the project file sets a property or declares an item. Tasks only see evaluated values,

@@ -17,5 +17,5 @@ internal static class KnownDistributions
 
     /// <summary>The distribution, or LIVE1040 naming the ones there are.</summary>
     public static IDistribution Get(string name) =>
-        Find(name.Length == 0 ? Default : name) ?? throw new LiveImageException("UnknownDistribution", name, Names);
+        Find(name.Length == 0 ? Default : name) ?? throw new LiveImageException(nameof(Strings.UnknownDistribution), name, Names);
 }

@@ -146,7 +146,7 @@ internal sealed class ProcessRunner(TaskLoggingHelper? log, CancellationToken ca
         catch (System.ComponentModel.Win32Exception)
         {
             process.Dispose();
-            throw new LiveImageException("MissingTool", command.FileName, HostTools.PackageFor(command.FileName));
+            throw new LiveImageException(nameof(Strings.MissingTool), command.FileName, HostTools.PackageFor(command.FileName));
         }
         return process;
     }

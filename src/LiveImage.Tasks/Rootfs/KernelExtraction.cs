@@ -26,9 +26,9 @@ internal sealed record KernelExtraction(ITaskItem[] Layers, string ScratchDirect
             ["LIVEIMAGE_KERNEL"] = Kernel.Image, ["LIVEIMAGE_INITRD"] = Kernel.Initrd, ["LIVEIMAGE_DTBS"] = Kernel.DeviceTrees,
         };
         var result = runner.Run(ns.OnHost(["/bin/sh", "-c", Script, "extract", output, dtbs], LogFile, env));
-        if (result.ExitCode == 3) throw new LiveImageException("NoKernel", "/boot", KernelPackage);
-        if (result.ExitCode == 4) throw new LiveImageException("DtbNotFound", Dtb, result.Tail.LastOrDefault() ?? "", KernelPackage);
-        if (result.ExitCode != 0) throw new LiveImageException("ToolFailed", "kernel extraction", result.ExitCode, "kernel", result.TailText, result.LogPath);
+        if (result.ExitCode == 3) throw new LiveImageException(nameof(Strings.NoKernel), "/boot", KernelPackage);
+        if (result.ExitCode == 4) throw new LiveImageException(nameof(Strings.DtbNotFound), Dtb, result.Tail.LastOrDefault() ?? "", KernelPackage);
+        if (result.ExitCode != 0) throw new LiveImageException(nameof(Strings.ToolFailed), "kernel extraction", result.ExitCode, "kernel", result.TailText, result.LogPath);
         return result.Tail.LastOrDefault() ?? "";
     }
 

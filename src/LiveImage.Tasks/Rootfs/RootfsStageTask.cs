@@ -66,6 +66,6 @@ public abstract class RootfsStageTask : RootfsTask
     private protected virtual void OnFailure(ToolResult result, string what)
     {
         ThrowIfKnownFailure(StageName, what, Layer, result);
-        throw new LiveImageException("ToolFailed", what, result.ExitCode, StageName, result.TailText, result.LogPath);
+        throw new LiveImageException(nameof(Strings.ToolFailed), what, result.ExitCode, StageName, result.TailText, result.LogPath);
     }
 }

@@ -44,7 +44,7 @@ public abstract class RootfsTask : StageTask
     private protected ToolResult RunInImage(ToolCommand command, string what)
     {
         var result = CreateRunner().Run(command);
-        foreach (var leftover in result.Leftovers) Log.LogWarningWithCodeFromResources("LeftoverProcess", what, leftover);
+        foreach (var leftover in result.Leftovers) Log.LogWarningWithCodeFromResources(nameof(Strings.LeftoverProcess), what, leftover);
         return result;
     }
 
@@ -66,7 +66,7 @@ public abstract class RootfsTask : StageTask
         var own = LayerUsage.Bytes(layer);
         var total = layers.Sum(LayerUsage.Bytes);
         var packages = Distro.InstalledPackageCount(Enumerable.Reverse(layers));
-        Log.LogMessageFromResources(MessageImportance.High, "StageUsage", stage, Architecture, LayerUsage.MiB(own), LayerUsage.MiB(total), packages?.ToString() ?? "no");
+        Log.LogMessageFromResources(MessageImportance.High, nameof(Strings.StageUsage), stage, Architecture, LayerUsage.MiB(own), LayerUsage.MiB(total), packages?.ToString() ?? "no");
     }
 
     /// <summary>
@@ -92,14 +92,14 @@ public abstract class RootfsTask : StageTask
     {
         try { ClearDirectory(layer); }
         catch (IOException) { /* the next run clears it */ }
-        return new LiveImageException("StageDiskFull", stage, what, symptom, Path.GetFullPath(layer), DiskSpace.FreeMiB(layer), logPath);
+        return new LiveImageException(nameof(Strings.StageDiskFull), stage, what, symptom, Path.GetFullPath(layer), DiskSpace.FreeMiB(layer), logPath);
     }
 
     /// <summary>LIVE2018 when apt could not reach the package mirror, naming it.</summary>
     internal static void ThrowIfMirrorUnreachable(string stage, ToolResult result)
     {
         if (MirrorFailure.Find(FullLog(result)) is { } failure)
-            throw new LiveImageException("MirrorUnreachable", failure.Mirror, stage, failure.Reason, result.LogPath);
+            throw new LiveImageException(nameof(Strings.MirrorUnreachable), failure.Mirror, stage, failure.Reason, result.LogPath);
     }
 
     internal static void ClearDirectory(string path)

@@ -31,7 +31,7 @@ internal static class Mmdebstrap
             args.Add("--customize-hook=" + FetchGrubScript);
         }
         if (o.PackageCache.Length > 0) AddCacheHooks(o, args, env);
-        else if (o.Offline) throw new LiveImageException("OfflineWithoutCache", o.Suite, o.Architecture, "(PackageCacheDirectory is empty)");
+        else if (o.Offline) throw new LiveImageException(nameof(Strings.OfflineWithoutCache), o.Suite, o.Architecture, "(PackageCacheDirectory is empty)");
         if (MergedUsrHooks(o, env.GetValueOrDefault("LIVEIMAGE_LISTS")) is { } hooks) args.Add($"--hook-dir={hooks}");
         // one initramfs instead of two: the kernel's postinst skips it (INITRD=No), so live-boot's
         // trigger finds none to update, and it is made once at the end (minutes under emulation)
@@ -96,7 +96,7 @@ internal static class Mmdebstrap
         env["LIVEIMAGE_LISTS"] = lists;
         if (o.Offline)
         {
-            if (!Directory.Exists(lists)) throw new LiveImageException("OfflineWithoutCache", o.Suite, o.Architecture, lists);
+            if (!Directory.Exists(lists)) throw new LiveImageException(nameof(Strings.OfflineWithoutCache), o.Suite, o.Architecture, lists);
             args.Add("--skip=update");
             args.Add("""--setup-hook=mkdir -p "$1/var/lib/apt/lists" && cp -a "$LIVEIMAGE_LISTS/." "$1/var/lib/apt/lists/" """);
         }
