@@ -12,7 +12,6 @@ internal sealed record QemuMachine(
     string Architecture,
     string Program,
     IReadOnlyList<string> MachineArguments,
-    string? KvmCpu,
     string? TcgCpu,
     bool HasBios,
     string DefaultFirmwareCode,
@@ -20,15 +19,12 @@ internal sealed record QemuMachine(
     string FirmwarePackage,
     IReadOnlyList<string> CdromControllerArguments,
     string CdromDevice,
-    IReadOnlyList<string> UsbControllerArguments,
-    string UsbBus,
     string KernelConsole)
 {
     public static readonly QemuMachine Amd64 = new(
         Architecture: "amd64",
         Program: "qemu-system-x86_64",
         MachineArguments: ["-machine", "pc"],
-        KvmCpu: "host",
         TcgCpu: null,
         HasBios: true,
         DefaultFirmwareCode: "/usr/share/OVMF/OVMF_CODE_4M.fd",
@@ -36,8 +32,6 @@ internal sealed record QemuMachine(
         FirmwarePackage: "ovmf",
         CdromControllerArguments: [],
         CdromDevice: "ide-cd",
-        UsbControllerArguments: ["-device", "qemu-xhci,id=xhci"],
-        UsbBus: "xhci.0",
         KernelConsole: "console=ttyS0,115200");
 
     /// <summary>
@@ -48,7 +42,6 @@ internal sealed record QemuMachine(
         Architecture: "arm64",
         Program: "qemu-system-aarch64",
         MachineArguments: ["-machine", "virt"],
-        KvmCpu: "host",
         TcgCpu: "cortex-a57",
         HasBios: false,
         DefaultFirmwareCode: "/usr/share/AAVMF/AAVMF_CODE.fd",
@@ -56,8 +49,6 @@ internal sealed record QemuMachine(
         FirmwarePackage: "qemu-efi-aarch64",
         CdromControllerArguments: ["-device", "virtio-scsi-pci,id=scsi0"],
         CdromDevice: "scsi-cd",
-        UsbControllerArguments: ["-device", "qemu-xhci,id=xhci"],
-        UsbBus: "xhci.0",
         KernelConsole: "console=ttyAMA0,115200");
 
     /// <summary>
@@ -70,7 +61,6 @@ internal sealed record QemuMachine(
         Architecture: "i386",
         Program: "qemu-system-i386",
         MachineArguments: ["-machine", "q35,smm=on", "-global", "driver=cfi.pflash01,property=secure,value=on"],
-        KvmCpu: "host",
         TcgCpu: null,
         HasBios: true,
         DefaultFirmwareCode: "/usr/share/OVMF/OVMF32_CODE_4M.secboot.fd",
@@ -78,14 +68,19 @@ internal sealed record QemuMachine(
         FirmwarePackage: "ovmf-ia32",
         CdromControllerArguments: [],
         CdromDevice: "ide-cd",
-        UsbControllerArguments: ["-device", "qemu-xhci,id=xhci"],
-        UsbBus: "xhci.0",
         KernelConsole: "console=ttyS0,115200")
     {
         KvmHosts = [],
     };
 
     public static readonly IReadOnlyList<QemuMachine> All = [Amd64, Arm64, I386];
+
+    /// <summary>The CPU model under KVM: the host's own.</summary>
+    public string? KvmCpu { get; init; } = "host";
+
+    /// <summary>The USB stick's controller (an xHCI on every machine here) and its bus.</summary>
+    public IReadOnlyList<string> UsbControllerArguments { get; init; } = ["-device", "qemu-xhci,id=xhci"];
+    public string UsbBus { get; init; } = "xhci.0";
 
     /// <summary>Host architectures where KVM can run this guest; elsewhere <c>auto</c> goes straight to TCG.</summary>
     public IReadOnlyList<string> KvmHosts { get; init; } = [Architecture];
