@@ -24,4 +24,14 @@ public sealed class SdkFileTests
         foreach (var e in coded)
             Assert.DoesNotContain(e.Attribute("Code")!.Value, e.Attribute("Text")?.Value ?? "");
     }
+
+    /// <summary>LIVE1000 must come before any long work: BeforeTargets="Build" ran it after every stage.</summary>
+    [Fact]
+    public void TheMSBuildCheckRunsBeforeAnyOtherTarget()
+    {
+        var sdk = XDocument.Load(Path.Combine(RepoRoot(), "src/LiveImage.Sdk/Sdk/Sdk.targets")).Root!;
+        var check = sdk.Elements("Target").Single(t => t.Elements("Error").Any(e => e.Attribute("Code")?.Value == "LIVE1000"));
+        Assert.Contains(check.Attribute("Name")!.Value, (sdk.Attribute("InitialTargets")?.Value ?? "").Split(';'));
+        Assert.Null(check.Attribute("BeforeTargets"));
+    }
 }
