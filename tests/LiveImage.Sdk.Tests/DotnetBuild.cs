@@ -57,8 +57,11 @@ internal sealed class Workspace
 
     public Process Start(string projectDirectory, params string[] arguments) => Start(projectDirectory, [], ["build", "-nodeReuse:false", "-tl:off", "-v:n", "-nologo", .. arguments]);
 
-    /// <summary>Starts dotnet with the given arguments, optionally under a wrapper such as 'unshare -n'.</summary>
-    public Process Start(string projectDirectory, string[] wrapper, string[] dotnetArguments)
+    /// <summary>
+    /// Starts dotnet with the given arguments, optionally under a wrapper such as 'unshare -n'; <paramref name="environment"/>
+    /// sets variables after the workspace's own (null removes one).
+    /// </summary>
+    public Process Start(string projectDirectory, string[] wrapper, string[] dotnetArguments, IReadOnlyDictionary<string, string?>? environment = null)
     {
         var psi = new ProcessStartInfo(wrapper.Length > 0 ? wrapper[0] : "dotnet")
         {
@@ -74,16 +77,21 @@ internal sealed class Workspace
         psi.Environment["NUGET_PACKAGES"] = NuGetPackages;
         psi.Environment["MSBUILDDISABLENODEREUSE"] = "1";
         psi.Environment["DOTNET_CLI_USE_MSBUILD_SERVER"] = "0";
+        foreach (var (key, value) in environment ?? new Dictionary<string, string?>())
+        {
+            if (value is null) psi.Environment.Remove(key);
+            else psi.Environment[key] = value;
+        }
         return Process.Start(psi)!;
     }
 
     public BuildResult Build(string projectDirectory, ITestOutputHelper? output, params string[] arguments) =>
         Run(projectDirectory, output, [], ["build", "-nodeReuse:false", "-tl:off", "-v:n", "-nologo", .. arguments]);
 
-    public BuildResult Run(string projectDirectory, ITestOutputHelper? output, string[] wrapper, string[] dotnetArguments)
+    public BuildResult Run(string projectDirectory, ITestOutputHelper? output, string[] wrapper, string[] dotnetArguments, IReadOnlyDictionary<string, string?>? environment = null)
     {
         var started = DateTime.UtcNow;
-        using var process = Start(projectDirectory, wrapper, dotnetArguments);
+        using var process = Start(projectDirectory, wrapper, dotnetArguments, environment);
         var text = new StringBuilder();
         void Append(string? line)
         {

@@ -10,7 +10,8 @@ internal static class TestEnvironment
 
     public static string RepoRoot => Metadata("RepoRoot");
     public static string PackageFeed => Metadata("PackageFeed");
-    public static string SdkVersion => Metadata("SdkVersion");
+    /// <summary>The version the SDK was last packed as (a local pack's version changes with its content).</summary>
+    public static string SdkVersion => File.ReadAllText(Path.Combine(PackageFeed, "LiveImage.Sdk.version")).Trim();
     public static string TasksAssembly => Metadata("TasksAssembly");
     public static string Sample(string name) => Path.Combine(RepoRoot, "samples", name);
 }
