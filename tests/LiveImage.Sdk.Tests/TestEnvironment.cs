@@ -12,6 +12,8 @@ internal static class TestEnvironment
     public static string PackageFeed => Metadata("PackageFeed");
     /// <summary>The version the SDK was last packed as (a local pack's version changes with its content).</summary>
     public static string SdkVersion => File.ReadAllText(Path.Combine(PackageFeed, "LiveImage.Sdk.version")).Trim();
+    /// <summary>The 'dotnet new' templates packed beside the SDK, pinned to it.</summary>
+    public static string TemplatesPackage => Path.Combine(PackageFeed, $"LiveImage.Templates.{SdkVersion}.nupkg");
     public static string TasksAssembly => Metadata("TasksAssembly");
     public static string Sample(string name) => Path.Combine(RepoRoot, "samples", name);
 }
