@@ -59,4 +59,14 @@ public sealed class SolutionTests(TargetsWorkspace workspace, ITestOutputHelper 
         Assert.Empty(Directory.Exists(Path.Combine(project, "obj")) ? Directory.GetFiles(Path.Combine(project, "obj"), "*.inputs.cache", SearchOption.AllDirectories) : []);
         Assert.True(result.Duration < TimeSpan.FromSeconds(30), $"the design-time build took {result.Duration.TotalSeconds:0} s");
     }
+
+    [Fact]
+    public void TheSdkPackageShipsItsSchema()
+    {
+        using var package = System.IO.Compression.ZipFile.OpenRead(Path.Combine(TestEnvironment.PackageFeed, $"LiveImage.Sdk.{TestEnvironment.SdkVersion}.nupkg"));
+        var schema = package.GetEntry("schemas/LiveImage.Sdk.xsd");
+        Assert.NotNull(schema);
+        using var reader = new StreamReader(schema.Open());
+        Assert.Contains("<xs:element name=\"Suite\"", reader.ReadToEnd());
+    }
 }
