@@ -14,6 +14,7 @@ packages=(
   qemu-user-static binfmt-support arch-test  # foreign architectures: qemu-user through binfmt_misc
   grub-efi-ia32-bin ovmf-ia32       # i386 UEFI boot image and boot tests (arm64/armhf GRUB comes from the image's archive)
   qemu-system-arm qemu-efi-aarch64  # arm64 boot tests (AAVMF firmware)
+  rsync                             # images built on a base image: their changes against the base
   gnupg apt-utils dpkg-dev          # tests only: a signed local archive for the AptSource test
 )
 missing=()

@@ -19,17 +19,22 @@ public sealed class ConfigureRootfs : RootfsStageTask
     public bool LockRootPassword { get; set; } = true;
     /// <summary>Blank password that must be changed at the first login, for images handed to a user who sets their own.</summary>
     public bool ExpireLivePassword { get; set; }
+    /// <summary>
+    /// The image is built on a base image, whose users and root lock it has already: only the host
+    /// name and the daemon block (which the base's finalize stage removed) are set again.
+    /// </summary>
+    public bool OnBaseImage { get; set; }
 
     protected override void RunStage()
     {
-        High(nameof(Strings.StageStarting), StageName, Architecture, $"hostname {HostName}, user '{LiveUser}'");
+        High(nameof(Strings.StageStarting), StageName, Architecture, OnBaseImage ? $"hostname {HostName}, on the base image's users" : $"hostname {HostName}, user '{LiveUser}'");
         var started = DateTime.UtcNow;
         var env = Distro.PackageEnvironment();
         env["LIVEIMAGE_HOSTNAME"] = HostName;
-        env["LIVEIMAGE_USER"] = LiveUser;
+        env["LIVEIMAGE_USER"] = OnBaseImage ? "" : LiveUser;
         env["LIVEIMAGE_PASSWORD"] = LivePasswordFile.Length > 0 ? Configuration.LivePasswordFile.Read(LivePasswordFile) : LivePassword;
         env["LIVEIMAGE_SUDO"] = LiveUserSudo ? "1" : "";
-        env["LIVEIMAGE_LOCKROOT"] = LockRootPassword ? "1" : "";
+        env["LIVEIMAGE_LOCKROOT"] = LockRootPassword && !OnBaseImage ? "1" : "";
         env["LIVEIMAGE_EXPIRE"] = ExpireLivePassword ? "1" : "";
         RunChecked(Namespace().InChroot(["/bin/sh", "-c", Script], LogFile, env), "configure");
         High(nameof(Strings.StageFinished), StageName, Architecture, (DateTime.UtcNow - started).TotalSeconds);

@@ -10,7 +10,9 @@ namespace LiveImage.Tasks;
 /// all layers, or (<see cref="Modules"/>) as one squashfs per layer stacked by live-boot through
 /// live/filesystem.module, so that a layer that did not change keeps its squashfs ("modular
 /// debian"). mksquashfs can exit 0 and still leave a few KiB of junk, which
-/// would not boot: a root filesystem under 1 MiB is an error.
+/// would not boot: a root filesystem under 1 MiB is an error. An image built on a base image
+/// (<see cref="ModuleName"/>) squashes only what it changed against its base into a module of its
+/// own and stacks it on the base's modules.
 /// </summary>
 public sealed class Squash : StageTask
 {
@@ -39,6 +41,13 @@ public sealed class Squash : StageTask
     /// <summary>The medium's /dtb directory; emptied when neither IncludeDtb nor Dtb asks for device trees.</summary>
     public string DtbDirectory { get; set; } = "";
 
+    /// <summary>An image built on a base image: the base's layers, bottom first (they begin <see cref="Layers"/>).</summary>
+    public ITaskItem[] BaseLayers { get; set; } = [];
+    /// <summary>The base's modules, bottom first, each linked into live/ under its ModuleName metadata.</summary>
+    public ITaskItem[] BaseModules { get; set; } = [];
+    /// <summary>This image's own module in live/ (e.g. base-essential.squashfs); empty for an image with no base.</summary>
+    public string ModuleName { get; set; } = "";
+
     /// <summary>Overridable for tests: the mksquashfs program (a stub that writes a few KiB reaches LIVE4001).</summary>
     internal string Mksquashfs { get; set; } = "mksquashfs";
 
@@ -55,7 +64,8 @@ public sealed class Squash : StageTask
         var live = Path.GetFullPath(LiveDirectory);
         Directory.CreateDirectory(live);
         if (File.Exists(LogFile)) File.Delete(LogFile);
-        if (Modules) SquashModules(live);
+        if (ModuleName.Length > 0) SquashLevel(live);
+        else if (Modules) SquashModules(live);
         else SquashMerged(live);
         High(nameof(Strings.StageFinished), "squash", Architecture, (DateTime.UtcNow - started).TotalSeconds);
     }
@@ -95,6 +105,52 @@ public sealed class Squash : StageTask
         // live-boot stacks the modules in this order, the first at the bottom
         File.WriteAllLines(Path.Combine(live, ModuleList), names);
     }
+
+    /// <summary>
+    /// The base's modules linked in (the same file in every image built on the base), then this image's
+    /// changes against its base as a module: rsync makes the base's view (overlayfs, writing into an
+    /// empty upper directory) equal to this image's, so the upper directory ends up holding exactly the
+    /// new and changed files, and overlayfs' own whiteouts and opaque directories for what was removed.
+    /// </summary>
+    private void SquashLevel(string live)
+    {
+        var names = BaseModules.Select(m => m.GetMetadata("ModuleName")).Append(ModuleName).ToList();
+        RemoveSquashfsExcept(live, names);
+        foreach (var module in BaseModules)
+            Netboot.FileLinks.LinkOrCopy(module.GetMetadata("FullPath"), Path.Combine(live, module.GetMetadata("ModuleName")));
+
+        var scratch = Path.GetFullPath(ScratchDirectory);
+        var changes = Path.Combine(scratch, "level-changes");
+        foreach (var dir in new[] { changes, Path.Combine(scratch, "level-work"), Path.Combine(scratch, "level-view") })
+        {
+            if (Directory.Exists(dir)) CreateRunner().Run(new ToolCommand("rm", ["-rf", "--one-file-system", dir]) { LogPath = LogFile });
+            Directory.CreateDirectory(dir);
+        }
+        var env = new Dictionary<string, string>
+        {
+            // overlayfs lists lower directories top first
+            ["LIVEIMAGE_LEVEL_BASE"] = string.Join(':', BaseLayers.Select(l => l.GetMetadata("FullPath")).Reverse()),
+            ["LIVEIMAGE_LEVEL_CHANGES"] = changes,
+            ["LIVEIMAGE_LEVEL_WORK"] = Path.Combine(scratch, "level-work"),
+            ["LIVEIMAGE_LEVEL_VIEW"] = Path.Combine(scratch, "level-view"),
+        };
+        var ns = RootfsNamespace.ReadOnlyView(Layers, ScratchDirectory);
+        var diff = CreateRunner().Run(ns.OnHost(["/bin/sh", "-c", LevelChangesScript], LogFile, env));
+        if (diff.ExitCode != 0) throw new LiveImageException(nameof(Strings.ToolFailed), "rsync (this image's changes against its base)", diff.ExitCode, "squash", diff.TailText, diff.LogPath);
+        MakeSquashfs(Path.Combine(live, ModuleName), partial => new ToolCommand(Mksquashfs, MksquashfsArguments(changes, partial)) { LogPath = LogFile }, 0);
+        // live-boot stacks the modules in this order, the first at the bottom
+        File.WriteAllLines(Path.Combine(live, ModuleList), names);
+    }
+
+    /// <summary>Runs in the namespace whose $LIVEIMAGE_ROOT is this image's whole view; checksums, not times, decide what changed.</summary>
+    private const string LevelChangesScript = """
+        set -eu
+        mount -t overlay overlay -o "lowerdir=$LIVEIMAGE_LEVEL_BASE,upperdir=$LIVEIMAGE_LEVEL_CHANGES,workdir=$LIVEIMAGE_LEVEL_WORK" "$LIVEIMAGE_LEVEL_VIEW"
+        rsync -aHAXc --numeric-ids --delete --exclude='/proc/*' --exclude='/sys/*' --exclude='/dev/*' --exclude='/run/*' --exclude='/tmp/*' \
+            "$LIVEIMAGE_ROOT/" "$LIVEIMAGE_LEVEL_VIEW/"
+        umount "$LIVEIMAGE_LEVEL_VIEW"
+        echo "this image's changes against its base: $(du -sh "$LIVEIMAGE_LEVEL_CHANGES" | cut -f1)"
+        """;
 
     private List<string> MksquashfsArguments(string source, string output)
     {

@@ -10,6 +10,7 @@ internal static class HostTools
         ["mksquashfs"] = "squashfs-tools",
         ["unsquashfs"] = "squashfs-tools",
         ["xorriso"] = "xorriso",
+        ["rsync"] = "rsync",
         ["grub-mkimage"] = "grub-common",
         ["mkfs.vfat"] = "dosfstools",
         ["mmd"] = "mtools",

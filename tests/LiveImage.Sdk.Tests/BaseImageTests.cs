@@ -1,0 +1,100 @@
+using System.Text.RegularExpressions;
+
+namespace LiveImage.Sdk.Tests;
+
+/// <summary>
+/// Images built on images ("modular debian") on a copy of the built minimal sample as the base: a
+/// console level (tmux, a file, a base file removed) and a top level on it. One chain, built once:
+/// each level's module holds only its changes, the base's module is the same file in every image,
+/// the top ISO boots with the three modules stacked, and an edit reruns only what it should.
+/// </summary>
+[Collection(MinimalImageCollection.Name)]
+public sealed class BaseImageTests(MinimalImageFixture image, ITestOutputHelper output)
+{
+    private string Level(string name, string baseProject, string items, string hook)
+    {
+        var dir = Path.Combine(image.Workspace.Root, name);
+        if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true);
+        Directory.CreateDirectory(Path.Combine(dir, "hooks"));
+        File.WriteAllText(Path.Combine(dir, name + ".liveproj"), $"""
+            <Project Sdk="LiveImage.Sdk">
+              <PropertyGroup>
+                <LevelName>{name}</LevelName>
+              </PropertyGroup>
+              <ItemGroup>
+                <ProjectReference Include="{baseProject}" />
+            {items}
+              </ItemGroup>
+            </Project>
+            """);
+        var path = Path.Combine(dir, "hooks", "0100-" + name + ".sh");
+        File.WriteAllText(path, "#!/bin/sh\nset -e\n" + hook + "\n");
+        File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        return dir;
+    }
+
+    private static string Live(string project) => Path.Combine(project, "obj/Release/amd64/iso/live");
+
+    private static (string Inode, DateTime Time) Identity(string file)
+    {
+        var (code, text) = Tools.Run("stat", "-c", "%d:%i", file);
+        Assert.True(code == 0, text);
+        return (text.Trim(), File.GetLastWriteTimeUtc(file));
+    }
+
+    [Fact]
+    public void AChainBuildsModulesOfItsOwnChangesBootsStackedAndRebuildsOnlyAboveAnEdit()
+    {
+        var baseDir = image.CopyOfBuiltImage("modular-base");
+        var console = Level("console", "../modular-base/debian-live-minimal.liveproj", """<Package Include="tmux" Recommends="false" />""",
+            "echo console > \"$1/etc/console-level\"\nrm -f \"$1/etc/motd\"");
+        var top = Level("top", "../console/console.liveproj", """
+                <BootCheck Include="tmux" Command="command -v tmux" />
+                <BootCheck Include="console file" Command="cat /etc/console-level" Expect="console" />
+                <BootCheck Include="motd removed by the console level" Command="test ! -e /etc/motd" />
+                <BootCheck Include="top file" Command="cat /etc/top-level" Expect="top-1" />
+                <BootCheck Include="package database" Command="dpkg --audit &amp;&amp; apt-get -q check &amp;&amp; dpkg-query -W less tmux" Expect="tmux" AsRoot="true" />
+            """, "echo top-1 > \"$1/etc/top-level\"");
+
+        var build = image.Workspace.Build(top, output);
+
+        Assert.True(build.Succeeded, "the chain's build failed; its output is above");
+        Assert.DoesNotContain("bootstrap [amd64]: runs", build.Output); // the base was built, and levels never bootstrap
+        string[] modules = ["debian-live-minimal.squashfs", "debian-live-minimal-console.squashfs", "debian-live-minimal-console-top.squashfs"];
+        Assert.Equal(modules, File.ReadAllLines(Path.Combine(Live(top), "filesystem.module")));
+        // the base's module is the base's own squashfs, linked: the same file in every image built on it
+        var baseSquashfs = Path.Combine(Live(baseDir), "filesystem.squashfs");
+        Assert.Equal(Identity(baseSquashfs).Inode, Identity(Path.Combine(Live(console), modules[0])).Inode);
+        Assert.Equal(Identity(baseSquashfs).Inode, Identity(Path.Combine(Live(top), modules[0])).Inode);
+        Assert.Equal(Identity(Path.Combine(Live(console), modules[1])).Inode, Identity(Path.Combine(Live(top), modules[1])).Inode);
+        // the console module: its package and file, a whiteout for the file it removed, and nothing of the base
+        var (code, listing) = Tools.Run("unsquashfs", "-lls", Path.Combine(Live(top), modules[1]));
+        Assert.True(code == 0, listing);
+        Assert.Contains("squashfs-root/usr/bin/tmux", listing);
+        Assert.Contains("squashfs-root/etc/console-level", listing);
+        Assert.Matches(new Regex(@"^c--------- root/root\s+0,\s+0 .* squashfs-root/etc/motd$", RegexOptions.Multiline), listing);
+        Assert.DoesNotContain("squashfs-root/usr/bin/less", listing);
+        Assert.True(new FileInfo(Path.Combine(Live(top), modules[1])).Length < new FileInfo(baseSquashfs).Length / 20, "the console module is not just its own changes");
+
+        var boot = image.Workspace.Build(top, output, "-t:BootTest", "-p:BootTestModes=bios-cdrom");
+        Assert.True(boot.Succeeded, "the stacked image did not boot or a check failed; the output is above");
+
+        // a hook edit in the top level: only the top module is squashed again
+        var before = modules[..2].Select(m => Identity(Path.Combine(Live(top), m))).ToList();
+        File.WriteAllText(Path.Combine(top, "hooks/0100-top.sh"), "#!/bin/sh\nset -e\necho top-2 > \"$1/etc/top-level\"\n");
+        var edit = image.Workspace.Build(top, output);
+        Assert.True(edit.Succeeded);
+        Assert.Equal(before, modules[..2].Select(m => Identity(Path.Combine(Live(top), m))));
+        Assert.DoesNotContain("packages [amd64]: runs", edit.Output);
+        Assert.Equal("top-2\n", Tools.ReadFromSquashfs(Path.Combine(Live(top), modules[2]), "etc/top-level"));
+
+        // an edit in the console level: the console module and the levels above it again, the base untouched
+        File.WriteAllText(Path.Combine(console, "hooks/0100-console.sh"), "#!/bin/sh\nset -e\necho console-2 > \"$1/etc/console-level\"\nrm -f \"$1/etc/motd\"\n");
+        var lower = image.Workspace.Build(top, output);
+        Assert.True(lower.Succeeded);
+        Assert.Equal(before[0], Identity(Path.Combine(Live(top), modules[0])));
+        Assert.NotEqual(before[1], Identity(Path.Combine(Live(top), modules[1])));
+        Assert.Equal("console-2\n", Tools.ReadFromSquashfs(Path.Combine(Live(top), modules[1]), "etc/console-level"));
+        Assert.Matches(new Regex(@"hooks \[amd64\]: runs because .*"), lower.Output);
+    }
+}
