@@ -1,12 +1,5 @@
 using LiveImage.Tasks.BootTesting;
-using LiveImage.Tasks.Configuration;
 using LiveImage.Tasks.Diagnostics;
-using LiveImage.Tasks.Processes;
-using LiveImage.Tasks.Rootfs;
-using LiveImage.Tasks.Packages;
-using LiveImage.Tasks.Netboot;
-using LiveImage.Tasks.Iso;
-using LiveImage.Tasks.Emulation;
 
 namespace LiveImage.Tasks.Tests;
 
