@@ -47,6 +47,8 @@ public sealed class Squash : StageTask
     public ITaskItem[] BaseModules { get; set; } = [];
     /// <summary>This image's own module in live/ (e.g. base-essential.squashfs); empty for an image with no base.</summary>
     public string ModuleName { get; set; } = "";
+    /// <summary>The level holds only configuration (RebuildWhenBaseChanges=false): its changes must leave the package database alone.</summary>
+    public bool ConfigurationOnly { get; set; }
 
     /// <summary>Overridable for tests: the mksquashfs program (a stub that writes a few KiB reaches LIVE4001).</summary>
     internal string Mksquashfs { get; set; } = "mksquashfs";
@@ -137,10 +139,24 @@ public sealed class Squash : StageTask
         var ns = RootfsNamespace.ReadOnlyView(Layers, ScratchDirectory);
         var diff = CreateRunner().Run(ns.OnHost(["/bin/sh", "-c", LevelChangesScript], LogFile, env));
         if (diff.ExitCode != 0) throw new LiveImageException(nameof(Strings.ToolFailed), "rsync (this image's changes against its base)", diff.ExitCode, "squash", diff.TailText, diff.LogPath);
+        if (ConfigurationOnly && PackageDatabaseChanges(changes) is { Count: > 0 } touched)
+            throw new LiveImageException(nameof(Strings.ConfigurationLevelChangedPackages), string.Join(", ", touched.Take(10)) + (touched.Count > 10 ? $" and {touched.Count - 10} more" : ""));
         MakeSquashfs(Path.Combine(live, ModuleName), partial => new ToolCommand(Mksquashfs, MksquashfsArguments(changes, partial)) { LogPath = LogFile }, 0);
         // live-boot stacks the modules in this order, the first at the bottom
         File.WriteAllLines(Path.Combine(live, ModuleList), names);
     }
+
+    /// <summary>What a level changed of the package database (dpkg's and apt's state), as image paths.</summary>
+    internal static IReadOnlyList<string> PackageDatabaseChanges(string changes) =>
+        new[] { "var/lib/dpkg", "var/lib/apt" }
+            .Select(d => Path.Combine(changes, d))
+            .Where(Directory.Exists)
+            .SelectMany(d => Directory.EnumerateFileSystemEntries(d, "*", SearchOption.AllDirectories))
+            // lock files hold no state: apt and dpkg leave them wherever they looked
+            .Where(p => !Directory.Exists(p) && Path.GetFileName(p) is not ("lock" or "lock-frontend" or "Lock"))
+            .Select(p => "/" + Path.GetRelativePath(changes, p))
+            .Order(StringComparer.Ordinal)
+            .ToList();
 
     /// <summary>Runs in the namespace whose $LIVEIMAGE_ROOT is this image's whole view; checksums, not times, decide what changed.</summary>
     private const string LevelChangesScript = """

@@ -88,6 +88,24 @@ public sealed class BaseImageTests(MinimalImageFixture image, ITestOutputHelper 
         Assert.DoesNotContain("packages [amd64]: runs", edit.Output);
         Assert.Equal("top-2\n", Tools.ReadFromSquashfs(Path.Combine(Live(top), modules[2]), "etc/top-level"));
 
+        // a level of configuration only: built once; a package in such a level is LIVE1055
+        var conf = Level("conf", "../console/console.liveproj", """
+                <BootCheck Include="conf file" Command="cat /etc/conf-level" Expect="conf" />
+                <BootCheck Include="console file, from the console rebuilt below it" Command="cat /etc/console-level" Expect="console-2" />
+            """, "echo conf > \"$1/etc/conf-level\"");
+        File.WriteAllText(Path.Combine(conf, "conf.liveproj"), File.ReadAllText(Path.Combine(conf, "conf.liveproj"))
+            .Replace("<LevelName>conf</LevelName>", "<LevelName>conf</LevelName>\n    <RebuildWhenBaseChanges>false</RebuildWhenBaseChanges>"));
+        Assert.True(image.Workspace.Build(conf, output).Succeeded, "the configuration-only level did not build");
+        var confHooks = File.GetLastWriteTimeUtc(Path.Combine(conf, "obj/Release/amd64/hooks.stamp"));
+        var confModule = Path.Combine(Live(conf), "debian-live-minimal-console-conf.squashfs");
+        Assert.Equal("conf\n", Tools.ReadFromSquashfs(confModule, "etc/conf-level"));
+        var packaged = Level("packaged", "../console/console.liveproj", """<Package Include="file" Recommends="false" />""", "true");
+        File.WriteAllText(Path.Combine(packaged, "packaged.liveproj"), File.ReadAllText(Path.Combine(packaged, "packaged.liveproj"))
+            .Replace("<LevelName>packaged</LevelName>", "<LevelName>packaged</LevelName>\n    <RebuildWhenBaseChanges>false</RebuildWhenBaseChanges>"));
+        var refused = image.Workspace.Build(packaged, output);
+        Assert.False(refused.Succeeded);
+        Assert.Matches(new Regex(@"error LIVE1055: .*RebuildWhenBaseChanges=false.*/var/lib/dpkg/status"), refused.Output);
+
         // an edit in the console level: the console module and the levels above it again, the base untouched
         File.WriteAllText(Path.Combine(console, "hooks/0100-console.sh"), "#!/bin/sh\nset -e\necho console-2 > \"$1/etc/console-level\"\nrm -f \"$1/etc/motd\"\n");
         var lower = image.Workspace.Build(top, output);
@@ -96,5 +114,11 @@ public sealed class BaseImageTests(MinimalImageFixture image, ITestOutputHelper 
         Assert.NotEqual(before[1], Identity(Path.Combine(Live(top), modules[1])));
         Assert.Equal("console-2\n", Tools.ReadFromSquashfs(Path.Combine(Live(top), modules[1]), "etc/console-level"));
         Assert.Matches(new Regex(@"hooks \[amd64\]: runs because .*"), lower.Output);
+
+        // the configuration-only level is not built again: its changes are stacked on the new console module, and it boots
+        var confAgain = image.Workspace.Build(conf, output, "-t:BootTest", "-p:BootTestModes=bios-cdrom");
+        Assert.True(confAgain.Succeeded, "the configuration-only level did not boot on its new base; the output is above");
+        Assert.Equal(confHooks, File.GetLastWriteTimeUtc(Path.Combine(conf, "obj/Release/amd64/hooks.stamp")));
+        Assert.Equal(Identity(Path.Combine(Live(console), modules[1])).Inode, Identity(Path.Combine(Live(conf), modules[1])).Inode);
     }
 }

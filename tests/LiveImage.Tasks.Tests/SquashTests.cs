@@ -39,4 +39,20 @@ public sealed class SquashTests : IDisposable
         Assert.Contains("of only 4096 bytes", error.Message);
         Assert.Empty(Directory.GetFiles(live, "*.squashfs*"));
     }
+
+    /// <summary>A configuration-only level (RebuildWhenBaseChanges=false) may not touch dpkg's or apt's state: those files are what LIVE1055 names.</summary>
+    [Fact]
+    public void ThePackageDatabaseChangesOfALevelAreItsFilesUnderVarLibDpkgAndApt()
+    {
+        var changes = Path.Combine(_dir.Path, "changes");
+        _dir.File("changes/etc/motd", "hello");
+        _dir.File("changes/var/lib/dpkg/status", "Package: file");
+        _dir.File("changes/var/lib/dpkg/info/file.list", "/usr/bin/file");
+        _dir.File("changes/var/lib/apt/extended_states", "");
+        _dir.File("changes/var/lib/aptitude/pkgstates", ""); // not apt's
+        Directory.CreateDirectory(Path.Combine(changes, "var/lib/apt/lists/partial"));
+
+        Assert.Equal(["/var/lib/apt/extended_states", "/var/lib/dpkg/info/file.list", "/var/lib/dpkg/status"], Squash.PackageDatabaseChanges(changes));
+        Assert.Empty(Squash.PackageDatabaseChanges(Path.Combine(_dir.Path, "changes/etc")));
+    }
 }
