@@ -7,7 +7,7 @@ namespace LiveImage.Targets.Tests;
 [Collection(TargetsWorkspaceCollection.Name)]
 public sealed class BaseImageInputTests(TargetsWorkspace workspace, ITestOutputHelper output)
 {
-    private string Image(string name, string references, string suite = "trixie")
+    private string Image(string name, string references, string suite = "trixie", string architectures = "")
     {
         var dir = Path.Combine(workspace.Root, "base-images", name);
         Directory.CreateDirectory(dir);
@@ -15,6 +15,7 @@ public sealed class BaseImageInputTests(TargetsWorkspace workspace, ITestOutputH
             <Project Sdk="LiveImage.Sdk">
               <PropertyGroup>
                 <Suite>{suite}</Suite>
+                <Architectures>{architectures}</Architectures>
               </PropertyGroup>
               <ItemGroup>
             {references}
@@ -69,5 +70,20 @@ public sealed class BaseImageInputTests(TargetsWorkspace workspace, ITestOutputH
         Assert.Contains("error LIVE1053: This image is debian trixie, and its base image", result.Output);
         Assert.Contains("is debian bookworm", result.Output);
         Assert.False(Directory.Exists(Path.Combine(baseImage, "obj")), "the base was resolved or built although the suites differ");
+    }
+
+    [Fact]
+    public void AnArchitectureMatrixResolvesTheBaseForEachArchitectureAndOneTheBaseLacksIsLIVE1054()
+    {
+        Image("amd64-base", "", architectures: "amd64");
+        var level = Image("matrix-level", Reference("amd64-base"), architectures: "amd64;arm64");
+
+        var result = workspace.Resolve(level, output);
+
+        Assert.False(result.Succeeded);
+        Assert.Contains("error LIVE1054: The base image", result.Output);
+        Assert.Contains("builds only amd64, not arm64.", result.Output);
+        Assert.DoesNotContain("not amd64.", result.Output); // the amd64 inner build resolved its base
+        Assert.DoesNotContain("bootstrap [", result.Output);
     }
 }
