@@ -29,6 +29,10 @@ for trx in "$results"/*.trx; do
   failed=$((failed + $(value failed) + $(value error) + $(value timeout) + $(value aborted)))
   skipped=$((skipped + $(value total) - $(value executed)))  # xunit's skipped tests are not executed, and not counted as notExecuted
 done
+# CI has a time limit: show where the time goes (the ten slowest tests, with the duration xunit measured)
+grep -ho '<UnitTestResult [^>]*>' "$results"/*.trx 2>/dev/null \
+  | sed -n 's/.*testName="\([^"]*\)".* duration="\([0-9:]*\)\.[0-9]*".*/\2 \1/p' | sort -r | head -n 10 \
+  | sed 's/^/slowest: /'
 [ "$rc" -ne 0 ] && [ "$failed" -eq 0 ] && failed=1  # a build or runner failure counts too
 echo "$passed passed, $failed failed, $skipped skipped"
 exit $rc
