@@ -13,6 +13,9 @@ internal sealed record ToolCommand(string FileName, IReadOnlyList<string> Argume
     public string? LogPath { get; init; }
     public TimeSpan? Timeout { get; init; }
 
+    /// <summary>Turns the output into progress lines (at high importance) as it comes; null: none.</summary>
+    public ToolProgress? Progress { get; init; }
+
     /// <summary>What the log shows of the command; wrappers set it to the command they wrap.</summary>
     public string? Summary { get; init; }
 
@@ -78,6 +81,12 @@ internal sealed class ProcessRunner(TaskLoggingHelper? log, CancellationToken ca
         {
             foreach (var line in lines.GetConsumingEnumerable())
             {
+                if (command.Progress is { } progress)
+                {
+                    var keep = progress.Observe(line, out var step);
+                    if (step is not null) log?.LogMessage(MessageImportance.High, step);
+                    if (!keep) continue;
+                }
                 logFile.WriteLine(line);
                 if (line.StartsWith(LeftoverMarker, StringComparison.Ordinal)) { leftovers.Add(line[LeftoverMarker.Length..]); continue; }
                 log?.LogMessage(MessageImportance.Low, line);
