@@ -68,8 +68,7 @@ internal static class QemuCommandLine
             "-serial", "chardev:console",
             "-no-reboot",
         ]);
-        if (user is not null && !launch.Mode.IsNetwork) args.AddRange(["-nic", "user,model=" + m.NetworkDevice]);
-        else if (!launch.Mode.IsNetwork) args.AddRange(["-nic", "none"]);
+        if (!launch.Mode.IsNetwork) args.AddRange(["-nic", user is null ? "none" : "user,model=" + m.NetworkDevice]);
         if (launch.QmpSocket is not null) args.AddRange(QemuMonitor.Arguments(launch.QmpSocket));
 
         if (launch.Mode.Firmware == QemuFirmware.Uefi)
