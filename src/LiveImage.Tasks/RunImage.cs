@@ -91,7 +91,12 @@ public sealed class RunImage : LiveImageTask
                 accel = QemuKvmFallback.FallBack(kvmFailure, Log);
                 continue;
             }
-            CancellationToken.ThrowIfCancellationRequested();
+            if (CancellationToken.IsCancellationRequested)
+            {
+                // Ctrl+C: the usual way out, not a failed stage (MSBuild still ends the build as cancelled)
+                High(nameof(Strings.RunEnded), Path.GetFileName(IsoPath));
+                return;
+            }
             if (exitCode != 0) throw new LiveImageException(nameof(Strings.RunQemuFailed), machine.Program, exitCode, Path.Combine(work, "qemu.cmdline"));
             High(nameof(Strings.RunEnded), Path.GetFileName(IsoPath));
             return;
