@@ -27,7 +27,7 @@ public sealed class InstallTasks : RootfsStageTask
         if (Packages.Length == 0) return;
         foreach (var command in install.Commands)
         {
-            var result = RunChecked(ns.InChroot(command.Command, LogFile, command.Environment), command.What);
+            var result = RunChecked(ns.InChroot(command.Command, LogFile, command.Environment) with { Progress = new AptProgress($"{StageName} [{Architecture}]") }, command.What);
             if (Distro.InstallSummary(result.Tail) is { } summary) Log.LogMessage(MessageImportance.High, $"{StageName} [{Architecture}]: {summary}");
         }
         High(nameof(Strings.StageFinished), StageName, Architecture, (DateTime.UtcNow - started).TotalSeconds);

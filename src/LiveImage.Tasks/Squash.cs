@@ -170,7 +170,8 @@ public sealed class Squash : StageTask
 
     private List<string> MksquashfsArguments(string source, string output)
     {
-        var args = new List<string> { source, output, "-noappend", "-no-progress", "-comp", Compression };
+        // its progress bar is read (SquashfsProgress): a line per tenth of the files, the redraws never logged
+        var args = new List<string> { source, output, "-noappend", "-comp", Compression };
         args.AddRange(CompressionOptions.Split(' ', StringSplitOptions.RemoveEmptyEntries));
         // the contents of these are made at boot; their mount points stay
         args.AddRange(["-wildcards", "-e", "proc/*", "sys/*", "dev/*", "run/*", "tmp/*"]);
@@ -182,7 +183,7 @@ public sealed class Squash : StageTask
     {
         var partial = output + ".tmp";
         File.Delete(partial);
-        var result = CreateRunner().Run(command(partial));
+        var result = CreateRunner().Run(command(partial) with { Progress = new SquashfsProgress($"{StageName} [{Architecture}]") });
         if (result.ExitCode != 0)
         {
             File.Delete(partial);

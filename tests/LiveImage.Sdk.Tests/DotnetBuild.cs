@@ -61,13 +61,14 @@ internal sealed class Workspace
     /// Starts dotnet with the given arguments, optionally under a wrapper such as 'unshare -n'; <paramref name="environment"/>
     /// sets variables after the workspace's own (null removes one).
     /// </summary>
-    public Process Start(string projectDirectory, string[] wrapper, string[] dotnetArguments, IReadOnlyDictionary<string, string?>? environment = null)
+    public Process Start(string projectDirectory, string[] wrapper, string[] dotnetArguments, IReadOnlyDictionary<string, string?>? environment = null, bool input = false)
     {
         var psi = new ProcessStartInfo(wrapper.Length > 0 ? wrapper[0] : "dotnet")
         {
             WorkingDirectory = projectDirectory,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
+            RedirectStandardInput = input,
             UseShellExecute = false,
         };
         var all = wrapper.Length > 0 ? wrapper.Skip(1).Append("dotnet").Concat(dotnetArguments) : dotnetArguments;

@@ -1,7 +1,7 @@
 namespace LiveImage.Targets.Tests;
 
 /// <summary>
-/// 'dotnet new liveimage' as a new user runs it: the templates package installed into a home of its own, the
+/// 'dotnet new liveimage' and 'dotnet new liveimage-layer' (an image on the first) as a new user runs them: the templates package installed into a home of its own, the
 /// project created in a folder outside the repository, and built as it is (input checks only, no stage).
 /// </summary>
 [Collection(TargetsWorkspaceCollection.Name)]
@@ -41,6 +41,19 @@ public sealed class TemplateTests(TargetsWorkspace workspace, ITestOutputHelper 
             Assert.Contains("0 Warning(s)", build.Output);
             // the SDK packed beside the templates, extracted into the user's own NuGet cache
             Assert.Contains($"{home}/.nuget/packages/liveimage.sdk/{TestEnvironment.SdkVersion}/tasks/", build.Output);
+
+            // an image on that one: 'dotnet new liveimage-layer' references it as its base, and resolves against it
+            var createLayer = workspace.Workspace.Run(root, output, [], ["new", "liveimage-layer", "-n", "MyLayer", "--Base", "../MyImage/MyImage.liveproj"], user);
+            Assert.True(createLayer.Succeeded);
+            var layer = Path.Combine(root, "MyLayer");
+            Assert.Contains("<ProjectReference Include=\"../MyImage/MyImage.liveproj\" />", File.ReadAllText(Path.Combine(layer, "MyLayer.liveproj")));
+            Assert.True(File.GetUnixFileMode(Path.Combine(layer, "hooks/0100-layer.sh")).HasFlag(UnixFileMode.UserExecute));
+            var resolveLayer = workspace.Workspace.Run(layer, output, [],
+                ["build", "-nodeReuse:false", "-tl:off", "-v:n", "-nologo", "-t:LiveImageResolve", "-p:LiveImageRequireRoot=false"], user);
+            Assert.True(resolveLayer.Succeeded);
+            Assert.Contains("0 Warning(s)", resolveLayer.Output);
+            // the base image was resolved (its level, suite and architectures) and matched
+            Assert.Contains($"is building \"{project}/MyImage.liveproj\"", resolveLayer.Output);
         }
         finally
         {

@@ -16,7 +16,14 @@ internal sealed record QemuLaunch(
     string FirmwareVarsCopy,
     string? TftpDirectory = null,
     string? BootFile = null,
-    string? QmpSocket = null);
+    string? QmpSocket = null)
+{
+    /// <summary>For a user at the console (RunImage): a window when there is a display, Ctrl+C ends qemu, a network card.</summary>
+    public QemuInteractive? Interactive { get; init; }
+}
+
+/// <summary>How a boot for a user differs from the boot test's: it has a window or not, and a network.</summary>
+internal sealed record QemuInteractive(bool Window);
 
 /// <summary>
 /// Builds the qemu argument list for one boot: the only place that maps a boot mode to qemu options.
@@ -25,7 +32,8 @@ internal sealed record QemuLaunch(
 /// written to (CD-ROM read-only, USB stick with a throw-away snapshot overlay). The network modes
 /// have no disk and one network card on qemu's user network, whose built-in TFTP server serves
 /// the netboot folder and whose DHCP names the boot file; the guest reaches the host's 127.0.0.1
-/// as 10.0.2.2.
+/// as 10.0.2.2. An interactive boot (<see cref="QemuLaunch.Interactive"/>) differs only where a user
+/// needs it: qemu's window when asked, Ctrl+C on the console ends qemu, and the guest has a network.
 /// </summary>
 internal static class QemuCommandLine
 {
@@ -45,17 +53,22 @@ internal static class QemuCommandLine
         var cpu = launch.Accel == QemuAccel.Kvm ? m.KvmCpu : m.TcgCpu;
         if (cpu is not null) args.AddRange(["-cpu", cpu]);
         args.AddRange(m.MachineArguments);
+        var user = launch.Interactive;
         args.AddRange([
             "-m", launch.MemoryMiB.ToString(System.Globalization.CultureInfo.InvariantCulture),
             "-smp", launch.Cpus.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            "-display", "none",
+        ]);
+        // a window: qemu's own default display (GTK or SDL, whichever it has)
+        if (user is not { Window: true }) args.AddRange(["-display", "none"]);
+        args.AddRange([
             "-monitor", "none",
             "-parallel", "none",
-            "-chardev", "stdio,id=console,signal=off",
+            // signal=on: Ctrl+C on the terminal ends qemu instead of reaching the guest
+            "-chardev", user is null ? "stdio,id=console,signal=off" : "stdio,id=console,signal=on",
             "-serial", "chardev:console",
             "-no-reboot",
         ]);
-        if (!launch.Mode.IsNetwork) args.AddRange(["-nic", "none"]);
+        if (!launch.Mode.IsNetwork) args.AddRange(["-nic", user is null ? "none" : "user,model=" + m.NetworkDevice]);
         if (launch.QmpSocket is not null) args.AddRange(QemuMonitor.Arguments(launch.QmpSocket));
 
         if (launch.Mode.Firmware == QemuFirmware.Uefi)

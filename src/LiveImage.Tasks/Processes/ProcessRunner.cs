@@ -13,6 +13,9 @@ internal sealed record ToolCommand(string FileName, IReadOnlyList<string> Argume
     public string? LogPath { get; init; }
     public TimeSpan? Timeout { get; init; }
 
+    /// <summary>Turns the output into progress lines (at high importance) as it comes; null: none.</summary>
+    public ToolProgress? Progress { get; init; }
+
     /// <summary>What the log shows of the command; wrappers set it to the command they wrap.</summary>
     public string? Summary { get; init; }
 
@@ -33,8 +36,8 @@ internal sealed record ToolResult(int ExitCode, IReadOnlyList<string> Tail, stri
 
 /// <summary>
 /// The one door through which the tasks start processes: <see cref="Run"/> (to completion, output
-/// logged), <see cref="Capture"/> (to completion, output kept in memory) and <see cref="StartChild"/>
-/// (a long-running child the caller talks to). A program that is not installed is a coded error
+/// logged), <see cref="Capture"/> (to completion, output kept in memory), <see cref="StartChild"/>
+/// (a long-running child the caller talks to) and <see cref="StartOnTerminal"/> (one the user talks to). A program that is not installed is a coded error
 /// naming the Debian package that has it, wherever it is started.
 /// <see cref="Run"/> runs a command to completion on the calling thread. Output goes line by line to the log
 /// file and to MSBuild at Low importance; the last lines are kept for error messages.
@@ -78,6 +81,12 @@ internal sealed class ProcessRunner(TaskLoggingHelper? log, CancellationToken ca
         {
             foreach (var line in lines.GetConsumingEnumerable())
             {
+                if (command.Progress is { } progress)
+                {
+                    var keep = progress.Observe(line, out var step);
+                    if (step is not null) log?.LogMessage(MessageImportance.High, step);
+                    if (!keep) continue;
+                }
                 logFile.WriteLine(line);
                 if (line.StartsWith(LeftoverMarker, StringComparison.Ordinal)) { leftovers.Add(line[LeftoverMarker.Length..]); continue; }
                 log?.LogMessage(MessageImportance.Low, line);
@@ -136,6 +145,29 @@ internal sealed class ProcessRunner(TaskLoggingHelper? log, CancellationToken ca
             RedirectStandardInput = true,
             UseShellExecute = false,
         };
+        foreach (var a in command.Arguments) psi.ArgumentList.Add(a);
+        foreach (var (k, v) in command.Environment) psi.Environment[k] = v;
+        var process = new Process { StartInfo = psi };
+        try
+        {
+            process.Start();
+        }
+        catch (System.ComponentModel.Win32Exception)
+        {
+            process.Dispose();
+            throw new LiveImageException(nameof(Strings.MissingTool), command.FileName, HostTools.PackageFor(command.FileName));
+        }
+        return process;
+    }
+
+    /// <summary>
+    /// Starts a command on the user's terminal: it reads the build's standard input and writes to its
+    /// standard output directly (a shell, a guest's console); only standard error comes back through a
+    /// pipe when <paramref name="captureError"/>, for the caller to watch and pass on.
+    /// </summary>
+    public static Process StartOnTerminal(ToolCommand command, bool captureError = false)
+    {
+        var psi = new ProcessStartInfo(command.FileName) { UseShellExecute = false, RedirectStandardError = captureError };
         foreach (var a in command.Arguments) psi.ArgumentList.Add(a);
         foreach (var (k, v) in command.Environment) psi.Environment[k] = v;
         var process = new Process { StartInfo = psi };
