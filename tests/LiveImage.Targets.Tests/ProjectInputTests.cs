@@ -88,8 +88,9 @@ public sealed class ProjectInputTests(TargetsWorkspace workspace, ITestOutputHel
             Assert.DoesNotContain("LiveImage.Sdk tasks", refused.Output); // it stopped before validating, let alone writing
         }
 
+        // held long enough for the second build to reach the lock even when a busy machine is slow to start it
         var holder = new FileStream(lockFile, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
-        using var release = new Timer(_ => holder.Dispose(), null, TimeSpan.FromSeconds(5), Timeout.InfiniteTimeSpan);
+        using var release = new Timer(_ => holder.Dispose(), null, TimeSpan.FromSeconds(20), Timeout.InfiniteTimeSpan);
         var waited = workspace.Resolve(project, output, "-p:BuildLockTimeout=300");
         holder.Dispose();
         Assert.True(waited.Succeeded);
