@@ -6,7 +6,7 @@ namespace LiveImage.Sdk.Tests;
 /// What a live-build user brings along, on one copy of the built minimal sample (only the packages stage and
 /// the ones above it rerun): a package list file (config/package-lists), debconf answers as an item and as a
 /// preseed file (config/preseed), a binary hook (config/hooks/*.binary) and a binary include file
-/// (config/includes.binary); then a change of a binary hook alone reruns only the ISO stage. The boot of a
+/// (config/includes.binary); then a change of a binary hook alone reruns only the ISO stage, and a failing one is LIVE3010. The boot of a
 /// BootMenuEntry, with one JUnit test case per check, is in the slow category (it boots twice).
 /// </summary>
 [Collection(MinimalImageCollection.Name)]
@@ -57,6 +57,15 @@ public sealed class LiveBuildHabitsTests(MinimalImageFixture image, ITestOutputH
         foreach (var stage in new[] { "packages", "hooks", "finalize", "squash" })
             Assert.DoesNotContain($"{stage} [amd64]: runs because", again.Output);
         Assert.Equal("edited\n", ExtractFromIso(iso, "/binary-hook.txt"));
+
+        // a failing binary hook: LIVE3010 at the hook, with its exit code and the tail of its log
+        Write(copy, "hooks/0200-fail.binary", "#!/bin/sh\necho 'the medium is broken' >&2\nexit 3\n", executable: true);
+        var failed = image.Workspace.Build(copy, output, "-p:SquashfsCompression=lz4");
+        Assert.False(failed.Succeeded, "a failing binary hook did not fail the build");
+        Assert.Contains("error LIVE3010: Binary hook '0200-fail.binary' failed with exit code 3", failed.Output);
+        Assert.Matches(new System.Text.RegularExpressions.Regex(@"hooks/0200-fail\.binary[^:\n]*: error LIVE3010"), failed.Output); // at the hook's file
+        Assert.Contains("the medium is broken", failed.Output);
+        Assert.Contains("logs/binary-hook-0200-fail.binary.log", failed.Output);
     }
 
     [SlowFact]
