@@ -95,6 +95,13 @@ public sealed class BootTest : LiveImageTask
     /// </summary>
     public ITaskItem[] Checks { get; set; } = [];
 
+    /// <summary>
+    /// The BootMenuEntry items, in the order the menus list them (after live, fail-safe and to-RAM). Each with
+    /// metadata BootTest="true" is booted once more, chosen in the menu, in the first ISO mode of <see cref="Modes"/>;
+    /// its KernelArguments must then be in the kernel's command line.
+    /// </summary>
+    public ITaskItem[] MenuEntries { get; set; } = [];
+
     /// <summary>UEFI firmware code; empty means the architecture's default (amd64: /usr/share/OVMF/OVMF_CODE_4M.fd).</summary>
     public string OvmfCode { get; set; } = "";
 
@@ -116,7 +123,7 @@ public sealed class BootTest : LiveImageTask
     {
         var machine = QemuMachine.Find(Architecture) ?? throw new LiveImageException(nameof(Strings.UnknownArchitecture), Architecture, QemuMachine.Names);
         var netbootAvailable = NetbootDirectory.Trim().Length > 0 && Directory.Exists(NetbootDirectory);
-        var modes = QemuBootMode.ParseList(Modes, machine, netbootAvailable);
+        var modes = WithMenuEntries(QemuBootMode.ParseList(Modes, machine, netbootAvailable));
         var accelerator = QemuAccelerator.ParseRequest(Accelerator)
             ?? throw new LiveImageException(nameof(Strings.UnknownAccelerator), Accelerator, string.Join(", ", QemuAccelerator.Requests));
         if (modes.Any(m => !m.IsNetwork) && !File.Exists(IsoPath)) throw new FileNotFoundException($"The ISO '{IsoPath}' does not exist.", IsoPath);
@@ -190,6 +197,7 @@ public sealed class BootTest : LiveImageTask
                     results.Add(item);
                     cases.Add(new BootCaseResult(mode.Name, BootOutcome.Passed, clock.Elapsed.TotalSeconds,
                         SerialLog: r.SerialLog, Screenshot: screenshot, Accelerator: accel, SecondsToLogin: r.SecondsToLogin));
+                    cases.AddRange(CheckCases(mode, run.LastChecks, null));
                 }
                 catch (Exception e) when (e is LiveImageException or IOException or UnauthorizedAccessException or OperationCanceledException)
                 {
@@ -199,10 +207,14 @@ public sealed class BootTest : LiveImageTask
                         OperationCanceledException => Strings.Format(nameof(Strings.Cancelled), nameof(BootTest)),
                         _ => Strings.Format(nameof(Strings.IoFailure), nameof(BootTest), e.Message),
                     };
-                    cases.Add(new BootCaseResult(mode.Name, BootOutcome.Failed, clock.Elapsed.TotalSeconds,
-                        Code: JUnitReport.CodeOf(message), Message: message,
-                        SerialLog: File.Exists(run.SerialLogPath(mode)) ? run.SerialLogPath(mode) : null,
-                        Screenshot: run.ExistingScreenshot(mode)));
+                    var serial = File.Exists(run.SerialLogPath(mode)) ? run.SerialLogPath(mode) : null;
+                    // a failed check: the boot itself passed, the check is the failing test case
+                    var checkFailed = run.LastChecks?.Current is not null;
+                    cases.Add(checkFailed
+                        ? new BootCaseResult(mode.Name, BootOutcome.Passed, clock.Elapsed.TotalSeconds, SerialLog: serial, Screenshot: run.ExistingScreenshot(mode))
+                        : new BootCaseResult(mode.Name, BootOutcome.Failed, clock.Elapsed.TotalSeconds,
+                            Code: JUnitReport.CodeOf(message), Message: message, SerialLog: serial, Screenshot: run.ExistingScreenshot(mode)));
+                    cases.AddRange(CheckCases(mode, run.LastChecks, message));
                     failure = e;
                     if (e is OperationCanceledException) break;
                 }
@@ -215,6 +227,34 @@ public sealed class BootTest : LiveImageTask
             Log.LogMessage(MessageImportance.Normal, $"boot test results: {JUnitPath}");
         }
         if (failure is not null) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(failure);
+    }
+
+    /// <summary>One test case per check of a boot: those that passed, and the one that failed with the failure's message.</summary>
+    private static IEnumerable<BootCaseResult> CheckCases(QemuBootMode mode, QemuGuestChecks? checks, string? failure)
+    {
+        if (checks is null) yield break;
+        foreach (var (name, seconds) in checks.Passed)
+            yield return new BootCaseResult(mode.Name, BootOutcome.Passed, seconds, Check: name);
+        if (failure is not null && checks.Current is { } failed)
+            yield return new BootCaseResult(mode.Name, BootOutcome.Failed, checks.CurrentSeconds, Code: JUnitReport.CodeOf(failure), Message: failure, Check: failed);
+    }
+
+    /// <summary>The modes, then each BootMenuEntry with BootTest="true" booted in the first ISO mode (chosen in its menu).</summary>
+    private IReadOnlyList<QemuBootMode> WithMenuEntries(IReadOnlyList<QemuBootMode> modes)
+    {
+        var entries = MenuEntries
+            .Select((e, i) => (Item: e, Entry: new QemuMenuEntry(e.ItemSpec, e.GetMetadata("Title") is { Length: > 0 } t ? t : e.ItemSpec,
+                Iso.BootMenu.StandardEntryCount + i, e.GetMetadata("KernelArguments").Trim())))
+            .Where(e => string.Equals(e.Item.GetMetadata("BootTest").Trim(), "true", StringComparison.OrdinalIgnoreCase))
+            .Select(e => e.Entry)
+            .ToList();
+        if (entries.Count == 0) return modes;
+        if (modes.FirstOrDefault(m => !m.IsNetwork) is not { } iso)
+        {
+            Log.LogMessage(MessageImportance.High, $"boot test: no ISO mode in BootTestModes, so the BootMenuEntry items with BootTest=\"true\" are not booted");
+            return modes;
+        }
+        return [.. modes, .. entries.Select(iso.WithMenuEntry)];
     }
 
     private static QemuBootCheck ToCheck(ITaskItem item)

@@ -16,6 +16,8 @@ public sealed class InstallTasks : RootfsStageTask
     public ITaskItem[] Packages { get; set; } = [];
     /// <summary>Extra archives (resolved AptSource items); those in force during the build are added before the install.</summary>
     public ITaskItem[] AptSources { get; set; } = [];
+    /// <summary>Package configuration answers (resolved Debconf and DebconfFile items, metadata Line), set before the install.</summary>
+    public ITaskItem[] Debconf { get; set; } = [];
 
     protected override void RunStage()
     {
@@ -24,6 +26,7 @@ public sealed class InstallTasks : RootfsStageTask
         var started = DateTime.UtcNow;
         var ns = Namespace();
         AddBuildSources(ns);
+        Preseed(ns);
         if (Packages.Length == 0) return;
         foreach (var command in install.Commands)
         {
@@ -44,9 +47,37 @@ public sealed class InstallTasks : RootfsStageTask
         RunChecked(ns.InChroot(update.Command, LogFile, update.Environment), update.What);
     }
 
+    /// <summary>What sets the Debconf answers, when it ran; its failure has a coded error of its own.</summary>
+    private string? _preseed;
+
+    /// <summary>Sets the Debconf answers in the image (its debconf database lands in this stage's layer) before any package is installed.</summary>
+    private void Preseed(RootfsNamespace ns)
+    {
+        if (Debconf.Length == 0) return;
+        var file = Path.Combine(Path.GetFullPath(ScratchDirectory), "debconf.selections");
+        Directory.CreateDirectory(Path.GetDirectoryName(file)!);
+        // a password answer may be among them: readable by root only, and gone after the stage
+        File.WriteAllText(file, "");
+        File.SetUnixFileMode(file, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        File.WriteAllLines(file, Debconf.Select(d => d.GetMetadata("Line")));
+        try
+        {
+            var plan = Distro.Preseed(file);
+            Log.LogMessage(MessageImportance.High, $"{StageName} [{Architecture}]: {plan.Description}: {Debconf.Length} answer(s)");
+            _preseed = plan.What;
+            RunChecked(ns.OnHost(plan.Command, LogFile, plan.Environment), plan.What);
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
     private protected override void OnFailure(ToolResult result, string what)
     {
         ThrowIfDiskFull(StageName, what, Layer, result);
+        if (what == _preseed)
+            throw new LiveImageException(nameof(Strings.DebconfSetSelectionsFailed), result.ExitCode, StageName, result.TailText, result.LogPath);
         if (what == _sourcesUpdate)
             throw new LiveImageException(nameof(Strings.AptSourceUpdateFailed), string.Join(", ", AptSources.Select(s => s.ItemSpec)), StageName, result.TailText, result.LogPath);
         if (Distro.MissingVersion(FullLog(result)) is { } pin)

@@ -34,6 +34,20 @@ public sealed class MakeIsoHybrid : StageTask
     public string PackageManifest { get; set; } = "";
     /// <summary>A device tree already staged on the medium (/dtb/&lt;Dtb&gt;) that GRUB loads with 'devicetree'; empty for none.</summary>
     public string DeviceTree { get; set; } = "";
+    /// <summary>Files copied into the ISO tree (Destination metadata, else their path below the glob's base), live-build's includes.binary.</summary>
+    public ITaskItem[] BinaryIncludeFiles { get; set; } = [];
+    /// <summary>Hooks run on the ISO tree ($1) before xorriso, in order (metadata HookName), live-build's binary hooks.</summary>
+    public ITaskItem[] BinaryHooks { get; set; } = [];
+    /// <summary>Where the binary hooks' writable layer over the staged tree lives (emptied on each run).</summary>
+    public string BinaryScratchDirectory { get; set; } = "";
+    /// <summary>Where each binary hook's log goes (binary-hook-&lt;name&gt;.log).</summary>
+    public string LogDirectory { get; set; } = "";
+    // the image's metadata, for the binary hooks' environment as for the other hooks'
+    public string ImageName { get; set; } = "";
+    public string ImageVersion { get; set; } = "";
+    public string Suite { get; set; } = "";
+    public string ProjectDirectory { get; set; } = "";
+    public string Configuration { get; set; } = "";
 
     private static readonly string[] GrubModules =
     [
@@ -63,10 +77,37 @@ public sealed class MakeIsoHybrid : StageTask
         if (arch.GrubEfiTarget is not null) xorriso.AddRange(PrepareEfi(staging, arch, entries, id));
         var output = Path.GetFullPath(OutputIso);
         Directory.CreateDirectory(Path.GetDirectoryName(output)!);
-        xorriso.AddRange(["-output", output + ".tmp", staging]);
-        Run(new ToolCommand("xorriso", xorriso) { LogPath = LogFile }, "xorriso");
+        xorriso.AddRange(["-output", output + ".tmp"]);
+        var binary = BinaryTree(staging);
+        if (binary.IsEmpty) Run(new ToolCommand("xorriso", [.. xorriso, staging]) { LogPath = LogFile }, "xorriso");
+        else
+        {
+            binary.Prepare(LogFile);
+            Run(binary.Xorriso(xorriso, LogFile), "xorriso");
+        }
         File.Move(output + ".tmp", output, overwrite: true);
         High(nameof(Strings.StageFinished), "iso", Architecture, (DateTime.UtcNow - started).TotalSeconds);
+    }
+
+    private BinaryTree BinaryTree(string staging)
+    {
+        var scratch = Path.GetFullPath(BinaryScratchDirectory.Length > 0 ? BinaryScratchDirectory : Path.Combine(Path.GetDirectoryName(staging)!, "binary"));
+        var logs = Path.GetFullPath(LogDirectory.Length > 0 ? LogDirectory : Path.GetDirectoryName(Path.GetFullPath(LogFile))!);
+        return new BinaryTree(staging, scratch, logs, CreateRunner().Run, line => Log.LogMessage(MessageImportance.High, $"iso [{Architecture}]: {line}"))
+        {
+            IncludeFiles = BinaryIncludeFiles,
+            Hooks = BinaryHooks,
+            Environment = new()
+            {
+                ["LIVEIMAGE_NAME"] = ImageName,
+                ["LIVEIMAGE_VERSION"] = ImageVersion,
+                ["LIVEIMAGE_SUITE"] = Suite,
+                ["LIVEIMAGE_ARCHITECTURE"] = Architecture,
+                ["LIVEIMAGE_ARCH"] = Architecture,
+                ["LIVEIMAGE_CONFIGURATION"] = Configuration,
+                ["LIVEIMAGE_PROJECT_DIR"] = ProjectDirectory.Length > 0 ? Path.GetFullPath(ProjectDirectory) : "",
+            },
+        };
     }
 
     private static void WriteDiskInfo(string staging, string id)

@@ -29,8 +29,20 @@ public sealed partial class ResolveLiveImageConfiguration : LiveImageTask
     public string BuildMirror { get; set; } = "";
     public string ImageMirror { get; set; } = "";
     public ITaskItem[] Packages { get; set; } = [];
+    /// <summary>Files of package names (live-build's package-lists/*.list.chroot); their packages join <see cref="Packages"/>.</summary>
+    public ITaskItem[] PackageLists { get; set; } = [];
+    /// <summary>Debconf answers: Include is the question, metadata Owner, Type and Value.</summary>
+    public ITaskItem[] Debconf { get; set; } = [];
+    /// <summary>Preseed files of debconf-set-selections lines.</summary>
+    public ITaskItem[] DebconfFiles { get; set; } = [];
     public ITaskItem[] Hooks { get; set; } = [];
+    /// <summary>Hooks for the medium: run on the staged ISO tree before xorriso.</summary>
+    public ITaskItem[] BinaryHooks { get; set; } = [];
     public ITaskItem[] IncludeFiles { get; set; } = [];
+    /// <summary>Files copied into the staged ISO tree before xorriso.</summary>
+    public ITaskItem[] BinaryIncludeFiles { get; set; } = [];
+    /// <summary>A directory of hooks outside the project that the project declares it shares (its hooks are allowed outside the project).</summary>
+    public string SharedHookDirectory { get; set; } = "";
     /// <summary>Extra archives with their keys (AptSource items).</summary>
     public ITaskItem[] AptSources { get; set; } = [];
     /// <summary>A file holding the live user's password, read when the build runs so the password is never an MSBuild property.</summary>
@@ -68,6 +80,10 @@ public sealed partial class ResolveLiveImageConfiguration : LiveImageTask
     /// <summary>Every file a hook's Inputs names: the hooks stage reruns when one changes.</summary>
     [Output] public ITaskItem[] ResolvedHookInputs { get; private set; } = [];
     [Output] public ITaskItem[] ResolvedAptSources { get; private set; } = [];
+    /// <summary>The debconf answers of Debconf and DebconfFile items, in that order: Include owner and question, metadata Line (debconf-set-selections' line).</summary>
+    [Output] public ITaskItem[] ResolvedDebconf { get; private set; } = [];
+    /// <summary>Binary hooks in file-name order, with HookName.</summary>
+    [Output] public ITaskItem[] ResolvedBinaryHooks { get; private set; } = [];
     [Output] public string KernelPackage { get; private set; } = "";
     /// <summary>The distribution's packages for a live system (its live initramfs, an init), installed by the bootstrap.</summary>
     [Output] public string[] LivePackages { get; private set; } = [];
@@ -131,6 +147,9 @@ public sealed partial class ResolveLiveImageConfiguration : LiveImageTask
         ResolveUser();
         ResolvedPackages = ResolvePackages();
         ResolvedHooks = ResolveHooks();
+        ResolvedBinaryHooks = ResolveBinaryHooks();
+        ResolvedDebconf = ResolveDebconf();
+        CheckSharedHookDirectory();
         ResolvedAptSources = ResolveAptSources();
         CheckIncludeFiles();
         if (arch is not null) CheckDeviceTrees(arch);
@@ -234,7 +253,69 @@ public sealed partial class ResolveLiveImageConfiguration : LiveImageTask
             resolved.SetMetadata("Recommends", item.GetMetadata("Recommends").Equals("false", StringComparison.OrdinalIgnoreCase) ? "false" : "true");
             result.Add(resolved);
         }
+        result.AddRange(ResolvePackageLists());
         return [.. result];
+    }
+
+    /// <summary>
+    /// The packages of the PackageList files of this architecture, each as a Package item would be (with the
+    /// list item's Recommends); a bad token or a live-build directive is an error at its file and line.
+    /// </summary>
+    private List<ITaskItem> ResolvePackageLists()
+    {
+        var result = new List<ITaskItem>();
+        foreach (var list in PackageLists.Where(AppliesToArchitecture))
+        {
+            var path = list.GetMetadata("FullPath");
+            if (!File.Exists(path)) { Error(Item("PackageList", list), nameof(Strings.PackageListMissing), list.ItemSpec, path); continue; }
+            var (packages, problems) = PackageListFile.Parse(File.ReadAllLines(path));
+            foreach (var p in problems)
+                Error(new SourceLocation(path, p.Line), p.IsDirective ? nameof(Strings.PackageListDirective) : nameof(Strings.PackageListInvalidName), list.ItemSpec, p.Line, p.Token);
+            var recommends = list.GetMetadata("Recommends").Equals("false", StringComparison.OrdinalIgnoreCase) ? "false" : "true";
+            foreach (var p in packages)
+            {
+                var item = new TaskItem(p.Package);
+                item.SetMetadata("Recommends", recommends);
+                item.SetMetadata("PackageList", list.ItemSpec);
+                result.Add(item);
+            }
+        }
+        return result;
+    }
+
+    /// <summary>
+    /// Debconf items (Include: the question; Owner: its first part unless set; Type; Value) and the lines of
+    /// DebconfFile items, checked as debconf-set-selections would read them; errors at the item or the file's line.
+    /// </summary>
+    private ITaskItem[] ResolveDebconf()
+    {
+        var result = new List<ITaskItem>();
+        foreach (var item in Debconf.Where(AppliesToArchitecture))
+        {
+            var question = item.ItemSpec.Trim();
+            var owner = item.GetMetadata("Owner") is { Length: > 0 } o ? o.Trim() : question.Split('/')[0];
+            var selection = new DebconfSelection(owner, question, item.GetMetadata("Type").Trim(), item.GetMetadata("Value"));
+            if (selection.Problem() is { } problem) Error(Item("Debconf", item), nameof(Strings.DebconfInvalid), question, problem);
+            else result.Add(DebconfItem(selection));
+        }
+        foreach (var file in DebconfFiles.Where(AppliesToArchitecture))
+        {
+            var path = file.GetMetadata("FullPath");
+            if (!File.Exists(path)) { Error(Item("DebconfFile", file), nameof(Strings.DebconfFileMissing), file.ItemSpec, path); continue; }
+            foreach (var (line, selection, problem) in DebconfSelection.ParseFile(File.ReadAllLines(path)))
+            {
+                if (selection is null) Error(new SourceLocation(path, line), nameof(Strings.DebconfFileInvalid), file.ItemSpec, line, problem!);
+                else result.Add(DebconfItem(selection));
+            }
+        }
+        return [.. result];
+    }
+
+    private static TaskItem DebconfItem(DebconfSelection selection)
+    {
+        var item = new TaskItem(selection.Owner + " " + selection.Question);
+        item.SetMetadata("Line", selection.Line);
+        return item;
     }
 
     private ITaskItem[] ResolveAptSources()
@@ -261,12 +342,8 @@ public sealed partial class ResolveLiveImageConfiguration : LiveImageTask
         {
             var hook = ordered[i];
             var path = hook.GetMetadata("FullPath");
-            // about the item: at its project line; about the file itself: at the hook
             var item = Item("Hook", hook);
-            if (!File.Exists(path)) { Error(item, nameof(Strings.HookMissing), hook.ItemSpec, path); continue; }
-            if (!IsBelowProject(path)) { Error(item, nameof(Strings.HookOutsideProject), hook.ItemSpec, path, Path.GetFullPath(ProjectDirectory)); continue; }
-            if ((File.GetUnixFileMode(path) & UnixFileMode.UserExecute) == 0) { Error(item ?? new SourceLocation(path), nameof(Strings.HookNotExecutable), hook.ItemSpec); continue; }
-            if (!CheckHookContent(hook.ItemSpec, path)) continue;
+            if (!CheckHookFile(hook, item)) continue;
             var runIn = hook.GetMetadata("RunIn");
             runIn = runIn.Length == 0 ? "host" : runIn.ToLowerInvariant();
             if (runIn is not ("host" or "chroot")) { Error(item, nameof(Strings.InvalidRunIn), hook.ItemSpec, hook.GetMetadata("RunIn")); continue; }
@@ -284,6 +361,50 @@ public sealed partial class ResolveLiveImageConfiguration : LiveImageTask
         ResolvedHookInputs = [.. result.SelectMany(h => h.GetMetadata("InputFiles").Split(';', StringSplitOptions.RemoveEmptyEntries)).Distinct().Select(f => new TaskItem(f))];
         return [.. result];
     }
+
+    /// <summary>Binary hooks: checked as hooks are, in file-name order; they always run on the host side.</summary>
+    private ITaskItem[] ResolveBinaryHooks()
+    {
+        var result = new List<ITaskItem>();
+        foreach (var hook in BinaryHooks.Where(AppliesToArchitecture).OrderBy(h => Path.GetFileName(h.ItemSpec), StringComparer.Ordinal))
+        {
+            if (!CheckHookFile(hook, Item("BinaryHook", hook))) continue;
+            var resolved = new TaskItem(hook.GetMetadata("FullPath"));
+            hook.CopyMetadataTo(resolved);
+            resolved.SetMetadata("HookName", Path.GetFileName(hook.ItemSpec));
+            result.Add(resolved);
+        }
+        foreach (var file in BinaryIncludeFiles)
+            if (!File.Exists(file.GetMetadata("FullPath"))) Error(Item("BinaryIncludeFile", file), nameof(Strings.BinaryIncludeFileMissing), file.ItemSpec, file.GetMetadata("FullPath"));
+        return [.. result];
+    }
+
+    /// <summary>
+    /// A hook file exists, is in the project (unless the project declares it shared with AllowOutsideProject
+    /// or through SharedHookDirectory), is executable and starts with '#!' without CRLF line endings. About the
+    /// item: the error is at its project line; about the file itself: at the hook.
+    /// </summary>
+    private bool CheckHookFile(ITaskItem hook, SourceLocation? item)
+    {
+        var path = hook.GetMetadata("FullPath");
+        if (!File.Exists(path)) { Error(item, nameof(Strings.HookMissing), hook.ItemSpec, path); return false; }
+        var shared = hook.GetMetadata("AllowOutsideProject").Equals("true", StringComparison.OrdinalIgnoreCase) || IsBelow(SharedHookRoot, path);
+        if (!shared && !IsBelowProject(path)) { Error(item, nameof(Strings.HookOutsideProject), hook.ItemSpec, path, Path.GetFullPath(ProjectDirectory)); return false; }
+        if ((File.GetUnixFileMode(path) & UnixFileMode.UserExecute) == 0) { Error(item ?? new SourceLocation(path), nameof(Strings.HookNotExecutable), hook.ItemSpec); return false; }
+        return CheckHookContent(hook.ItemSpec, path);
+    }
+
+    /// <summary>SharedHookDirectory as a full path (relative to the project), or null.</summary>
+    private string? SharedHookRoot => SharedHookDirectory.Trim().Length == 0 ? null : Path.GetFullPath(SharedHookDirectory.Trim(), ProjectRoot);
+
+    private void CheckSharedHookDirectory()
+    {
+        if (SharedHookRoot is { } root && !Directory.Exists(root))
+            Error(Property(nameof(SharedHookDirectory)), nameof(Strings.SharedHookDirectoryMissing), SharedHookDirectory, root);
+    }
+
+    private static bool IsBelow(string? directory, string path) =>
+        directory is not null && Path.GetFullPath(path).StartsWith(Path.TrimEndingDirectorySeparator(directory) + Path.DirectorySeparatorChar, StringComparison.Ordinal);
 
     private string ProjectRoot => ProjectDirectory.Length > 0 ? Path.GetFullPath(ProjectDirectory) : Directory.GetCurrentDirectory();
 
@@ -351,7 +472,7 @@ public sealed partial class ResolveLiveImageConfiguration : LiveImageTask
     {
         var project = ProjectLocations.Load(projectFile);
         var directory = Path.GetDirectoryName(Path.GetFullPath(projectFile.Length > 0 ? projectFile : "."))!;
-        foreach (var type in new[] { "IncludeFile", "Hook" })
+        foreach (var type in new[] { "IncludeFile", "Hook", "PackageList", "DebconfFile", "BinaryHook", "BinaryIncludeFile" })
             foreach (var (pattern, at) in project.Wildcards(type))
                 if (Glob.Expand(directory, pattern).Count == 0) log.Warning(at, nameof(Strings.PatternMatchesNothing), type, pattern, directory);
     }

@@ -105,5 +105,11 @@ public sealed class MinimalImageTests(MinimalImageFixture image, ITestOutputHelp
         Assert.True(boot.Succeeded, "BootTest failed; its output is above");
         foreach (var mode in modes)
             Assert.Matches(new Regex($@"boot test {mode} reached login in [\d.]+ s"), boot.Output);
+        // junit.xml: a test case per mode and one per check of each mode
+        var cases = System.Xml.Linq.XDocument.Load(Path.Combine(image.ProjectDirectory, "obj/Release/amd64/boot/junit.xml"))
+            .Descendants("testcase").Select(c => (string)c.Attribute("name")!).ToList();
+        foreach (var mode in modes)
+            foreach (var check in new[] { "", ": id", ": root password locked", ": systemctl is-system-running", ": apt sources", ": no /usr/sbin/policy-rc.d" })
+                Assert.Contains(mode + check, cases);
     }
 }

@@ -12,7 +12,7 @@ internal enum BootOutcome
     Skipped,
 }
 
-/// <summary>One boot mode's result, as the JUnit file reports it.</summary>
+/// <summary>One boot mode's result, or one check's in a boot, as the JUnit file reports it.</summary>
 internal sealed record BootCaseResult(
     string Mode,
     BootOutcome Outcome,
@@ -22,12 +22,17 @@ internal sealed record BootCaseResult(
     string? SerialLog = null,
     string? Screenshot = null,
     string? Accelerator = null,
-    double? SecondsToLogin = null);
+    double? SecondsToLogin = null,
+    string? Check = null)
+{
+    /// <summary>The test case's name: the mode (its boot to the login prompt), or "mode: check" for one of its checks.</summary>
+    public string Name => Check is null ? Mode : $"{Mode}: {Check}";
+}
 
 /// <summary>
 /// Writes the boot test's results in the JUnit XML format CI systems read (Jenkins, GitLab, Azure
 /// Pipelines, GitHub test reporters): one testsuite per image and architecture, one testcase per
-/// mode, a failure carrying the coded error, and the serial log and screenshot as attachments
+/// mode (its boot and login) and one per check it ran, a failure carrying the coded error, and the serial log and screenshot as attachments
 /// (<c>[[ATTACHMENT|path]]</c> in system-out, which Jenkins and GitLab show).
 /// </summary>
 internal static class JUnitReport
@@ -52,7 +57,7 @@ internal static class JUnitReport
         {
             var testcase = new XElement("testcase",
                 new XAttribute("classname", className),
-                new XAttribute("name", c.Mode),
+                new XAttribute("name", c.Name),
                 new XAttribute("time", Seconds(c.Seconds)));
             switch (c.Outcome)
             {

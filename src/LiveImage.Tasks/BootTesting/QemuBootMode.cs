@@ -47,6 +47,12 @@ internal sealed record QemuBootMode(string Name, QemuFirmware Firmware, QemuMedi
 
     public bool IsNetwork => Medium == QemuMedium.Network;
 
+    /// <summary>The boot menu entry to choose instead of the default (a BootMenuEntry with BootTest="true"), or null.</summary>
+    public QemuMenuEntry? MenuEntry { get; init; }
+
+    /// <summary>This mode booting a BootMenuEntry: named &lt;mode&gt;-&lt;label&gt; (its logs and test cases).</summary>
+    public QemuBootMode WithMenuEntry(QemuMenuEntry entry) => this with { Name = $"{Name}-{entry.Label}", MenuEntry = entry };
+
     /// <summary>
     /// The modes named in a ';'-separated list, in order and without duplicates. An empty list means
     /// every mode the machine supports, the network modes only when <paramref name="netbootAvailable"/>
@@ -70,4 +76,17 @@ internal sealed record QemuBootMode(string Name, QemuFirmware Firmware, QemuMedi
         }
         return result;
     }
+}
+
+/// <summary>
+/// A boot menu entry the boot test chooses: its label, the title the menus show, its place in the menu (0: the
+/// default entry) and its own kernel arguments, which the booted system's /proc/cmdline must hold.
+/// </summary>
+internal sealed record QemuMenuEntry(string Label, string Title, int Index, string KernelArguments)
+{
+    /// <summary>
+    /// The keys that move the menu's highlight down to the entry and boot it: isolinux's menu takes Ctrl+N as
+    /// the down arrow, GRUB's menu 'v' (both read the serial console; an escape sequence could be read as Esc).
+    /// </summary>
+    public string Keys(QemuFirmware firmware) => new string(firmware == QemuFirmware.Bios ? '\x0e' : 'v', Index) + "\r";
 }

@@ -43,8 +43,12 @@ internal sealed class QemuBootRun(QemuBootSettings settings, TaskLoggingHelper l
 
     public string SerialLogPath(QemuBootMode mode) => Path.GetFullPath(Path.Combine(_s.LogDirectory, mode.Name + ".serial.log"));
 
+    /// <summary>The guest checks of the last boot (which passed, which failed), or null when it never logged in.</summary>
+    public QemuGuestChecks? LastChecks { get; private set; }
+
     public QemuBootResult Boot(QemuBootMode mode)
     {
+        LastChecks = null;
         Directory.CreateDirectory(_s.LogDirectory);
         var serialLog = SerialLogPath(mode);
         var qemuLog = Path.GetFullPath(Path.Combine(_s.LogDirectory, mode.Name + ".qemu.log"));
@@ -98,7 +102,8 @@ internal sealed class QemuBootRun(QemuBootSettings settings, TaskLoggingHelper l
 
                     var guest = new QemuGuestConsole(qemu, _s, mode, serialLog, cancellation);
                     position = new QemuLogin(guest, _s, mode, serialLog).LogIn(position);
-                    var (state, failedUnits) = new QemuGuestChecks(guest, _s, mode, serialLog, log).RunChecks(position);
+                    LastChecks = new QemuGuestChecks(guest, _s, mode, serialLog, log);
+                    var (state, failedUnits) = LastChecks.RunChecks(position);
                     return new QemuBootResult(mode, accel, seconds, serialLog) { SystemState = state, FailedUnits = failedUnits };
                 }
                 finally
@@ -148,6 +153,7 @@ internal sealed class QemuBootRun(QemuBootSettings settings, TaskLoggingHelper l
         var bannerSeen = false;
         var aliveSeen = false;
         var lastNudge = TimeSpan.Zero;
+        var entryChosen = mode.MenuEntry is null;
         while (true)
         {
             cancellation.ThrowIfCancellationRequested();
@@ -156,6 +162,7 @@ internal sealed class QemuBootRun(QemuBootSettings settings, TaskLoggingHelper l
             var from = Math.Max(0, scanned - 128); // prompts may straddle two reads
             var text = console.Read(from);
             bannerSeen |= text.Contains(QemuAccelerator.KernelBanner, StringComparison.Ordinal);
+            if (!entryChosen) entryChosen = ChooseMenuEntry(qemu, mode, clock, bannerSeen, serialLog);
             // a network boot spends a while loading the kernel over TFTP: its loader's banner shows that the CPU runs
             aliveSeen |= bannerSeen || (mode.IsNetwork && QemuConsoleText.Find(QemuConsoleText.NetworkLoaderBanner(), text, 0) is not null);
 
@@ -215,6 +222,26 @@ internal sealed class QemuBootRun(QemuBootSettings settings, TaskLoggingHelper l
 
             console.WaitForMore(length, Tick);
         }
+    }
+
+    /// <summary>
+    /// Once the boot menu shows the entry's title, types the keys that boot it; true then. A kernel that starts
+    /// first was started by the default entry: LIVE5025.
+    /// </summary>
+    private bool ChooseMenuEntry(QemuProcess qemu, QemuBootMode mode, Stopwatch clock, bool bannerSeen, string serialLog)
+    {
+        var entry = mode.MenuEntry!;
+        var screen = QemuConsoleText.Clean(qemu.Console.Read());
+        if (screen.Contains(entry.Title, StringComparison.Ordinal))
+        {
+            qemu.Send(entry.Keys(mode.Firmware));
+            log.LogMessage(MessageImportance.Normal, $"{mode.Name}: boot menu entry '{entry.Label}' chosen");
+            return true;
+        }
+        if (bannerSeen || clock.Elapsed >= _s.BootTimeout)
+            throw new LiveImageException(nameof(Strings.BootMenuEntryNotShown), _s.ImageName, entry.Label, entry.Title, Math.Round(clock.Elapsed.TotalSeconds),
+                mode.Name, QemuConsoleText.Tail(qemu.Console.Read()), serialLog);
+        return false;
     }
 
     private void WaitQuietly(QemuSerialConsole console, TimeSpan time)

@@ -43,6 +43,12 @@ internal interface IDistribution
     /// <summary>The commands (run inside the image) that install the packages, one per group installed alike.</summary>
     PackageInstallPlan Install(IReadOnlyList<ITaskItem> packages);
 
+    /// <summary>
+    /// The host-side command (the image root in $LIVEIMAGE_ROOT) that sets the package configuration answers in
+    /// <paramref name="selectionsFile"/> (debconf-set-selections lines) in the image, before packages are installed.
+    /// </summary>
+    ToolPlan Preseed(string selectionsFile);
+
     /// <summary>The line of an install's output that sums it up, if any.</summary>
     string? InstallSummary(IEnumerable<string> output);
 

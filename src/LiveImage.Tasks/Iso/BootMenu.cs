@@ -12,6 +12,9 @@ internal static class BootMenu
     /// <summary>The splash's file name in isolinux/ and boot/grub/ of the ISO.</summary>
     public const string SplashFile = "splash.png";
 
+    /// <summary>How many entries come before the user's BootMenuEntry items (live, fail-safe, to RAM).</summary>
+    public const int StandardEntryCount = 3;
+
     /// <summary>The standard entries (live, fail-safe, to RAM), then the user's BootMenuEntry items.</summary>
     public static IReadOnlyList<BootEntry> Entries(string title, string liveArguments, string extraArguments, IEnumerable<BootEntry>? custom = null) =>
     [

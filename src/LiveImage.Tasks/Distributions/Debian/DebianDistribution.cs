@@ -31,6 +31,10 @@ internal sealed class DebianDistribution : IDistribution
 
     public string? InstallSummary(IEnumerable<string> output) => Apt.InstallSummary(output);
 
+    // the file stays on the host: the image's own debconf-set-selections reads it on its standard input
+    public ToolPlan Preseed(string selectionsFile) => new("debconf-set-selections", "debconf-set-selections",
+        ["/bin/sh", "-c", "chroot \"$LIVEIMAGE_ROOT\" debconf-set-selections < \"$1\"", "debconf-set-selections", selectionsFile], Apt.Environment());
+
     public string? MissingPackage(string output) => Apt.FindMissingPackage(output);
 
     public (string Name, string Version)? MissingVersion(string output) => Apt.FindMissingVersion(output);
