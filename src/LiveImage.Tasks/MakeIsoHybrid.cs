@@ -34,6 +34,12 @@ public sealed class MakeIsoHybrid : StageTask
     public string PackageManifest { get; set; } = "";
     /// <summary>A device tree already staged on the medium (/dtb/&lt;Dtb&gt;) that GRUB loads with 'devicetree'; empty for none.</summary>
     public string DeviceTree { get; set; } = "";
+    /// <summary>
+    /// The image's SOURCE_DATE_EPOCH: every date on the medium (volume, files, the FAT image's) and the
+    /// identifiers derived from them (the ISO's UUID, the GPT's GUIDs, GRUB's search id) are fixed by it;
+    /// empty: the clock and random ids are used.
+    /// </summary>
+    public string SourceDateEpoch { get; set; } = "";
 
     private static readonly string[] GrubModules =
     [
@@ -52,7 +58,7 @@ public sealed class MakeIsoHybrid : StageTask
         var started = DateTime.UtcNow;
         var staging = Path.GetFullPath(StagingDirectory).TrimEnd('/');
         if (File.Exists(LogFile)) File.Delete(LogFile);
-        var id = Guid.NewGuid().ToString("N");
+        var id = SourceDateEpoch.Length > 0 ? ReproducibleId(staging) : Guid.NewGuid().ToString("N");
         WriteDiskInfo(staging, id);
         var custom = MenuEntries.Select(e => new BootEntry(e.ItemSpec, e.GetMetadata("Title") is { Length: > 0 } t ? t : e.ItemSpec, e.GetMetadata("KernelArguments")));
         var entries = BootMenu.Entries(MenuTitle, LiveArguments, KernelArguments, custom);
@@ -64,9 +70,20 @@ public sealed class MakeIsoHybrid : StageTask
         var output = Path.GetFullPath(OutputIso);
         Directory.CreateDirectory(Path.GetDirectoryName(output)!);
         xorriso.AddRange(["-output", output + ".tmp", staging]);
+        // the staged files' own times (copies made now) give way to the image's date
+        if (SourceDateEpoch.Length > 0) xorriso.AddRange(["--", "-alter_date_r", "b", "=" + SourceDateEpoch, "/", "--"]);
         Run(new ToolCommand("xorriso", xorriso) { LogPath = LogFile }, "xorriso");
         File.Move(output + ".tmp", output, overwrite: true);
         High(nameof(Strings.StageFinished), "iso", Architecture, (DateTime.UtcNow - started).TotalSeconds);
+    }
+
+    /// <summary>An id that is the same for the same image content and date: the volume, the epoch and the live/ files' names and sizes.</summary>
+    private string ReproducibleId(string staging)
+    {
+        var live = Path.Combine(staging, "live");
+        var files = Directory.Exists(live) ? Directory.GetFiles(live).Order(StringComparer.Ordinal).Select(f => $"{Path.GetFileName(f)}:{new FileInfo(f).Length}") : [];
+        var text = string.Join('\n', new[] { VolumeId, SourceDateEpoch }.Concat(files));
+        return Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(text)))[..32].ToLowerInvariant();
     }
 
     private static void WriteDiskInfo(string staging, string id)
@@ -116,7 +133,7 @@ public sealed class MakeIsoHybrid : StageTask
         var efiImage = Path.Combine(grubDir, "efi.img");
         if (File.Exists(efiImage)) File.Delete(efiImage);
         var sizeKiB = (new FileInfo(efiBinary).Length / 1024) + 512;
-        Run(new ToolCommand("mkfs.vfat", ["-C", "-n", "EFIBOOT", efiImage, sizeKiB.ToString()]) { LogPath = LogFile }, "mkfs.vfat");
+        Run(new ToolCommand("mkfs.vfat", [.. (SourceDateEpoch.Length > 0 ? new[] { "--invariant" } : []), "-C", "-n", "EFIBOOT", efiImage, sizeKiB.ToString()]) { LogPath = LogFile }, "mkfs.vfat");
         Run(new ToolCommand("mmd", ["-i", efiImage, "::/EFI", "::/EFI/BOOT"]) { LogPath = LogFile }, "mmd");
         Run(new ToolCommand("mcopy", ["-i", efiImage, efiBinary, "::/EFI/BOOT/" + arch.EfiBootFile]) { LogPath = LogFile }, "mcopy");
         var efiTree = Path.Combine(staging, "EFI", "BOOT");
@@ -146,6 +163,8 @@ public sealed class MakeIsoHybrid : StageTask
 
     private void Run(ToolCommand command, string what)
     {
+        // xorriso, mkfs.vfat and mtools date what they write with SOURCE_DATE_EPOCH
+        if (SourceDateEpoch.Length > 0) command = command with { Environment = new Dictionary<string, string>(command.Environment) { ["SOURCE_DATE_EPOCH"] = SourceDateEpoch } };
         var result = CreateRunner().Run(command);
         if (result.ExitCode != 0) throw new LiveImageException(nameof(Strings.ToolFailed), what, result.ExitCode, "iso", result.TailText, result.LogPath);
     }
