@@ -45,4 +45,14 @@ public sealed class ReproducibleTests
         var b = new Dictionary<string, string> { ["/etc/same"] = "-rw 0/0 1", ["/etc/build-date"] = "-rw 0/0 28", ["/etc/mode"] = "-rwx 0/0 0" };
         Assert.Equal(["/etc/build-date", "/etc/mode", "/etc/only-first"], TreeDifference.Paths(a, b, first.Path, second.Path));
     }
+
+    [Fact]
+    public void A_reproducible_image_salts_the_live_users_password_from_its_date_user_and_password()
+    {
+        var salt = Configuration.Sha512Crypt.SaltFrom("1795252544:user:live");
+        Assert.Equal(salt, Configuration.Sha512Crypt.SaltFrom("1795252544:user:live"));
+        Assert.NotEqual(salt, Configuration.Sha512Crypt.SaltFrom("1795252545:user:live"));
+        Assert.Matches("^[./0-9A-Za-z]{16}$", salt);
+        Assert.True(Configuration.Sha512Crypt.Verify("live", Configuration.Sha512Crypt.Hash("live", salt)));
+    }
 }

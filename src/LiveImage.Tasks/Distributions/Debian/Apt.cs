@@ -135,8 +135,9 @@ internal static partial class Apt
             # inode or time, random seeds and logs (file times are clamped when the image is squashed)
             day=$((LIVEIMAGE_SOURCE_DATE_EPOCH / 86400))
             for f in /etc/shadow /etc/shadow-; do
-                if [ -f "$f" ] && grep -Eq '^[^:]*:[^:]*:[0-9]+:' "$f"; then
-                    sed -E "s/^([^:]*:[^:]*:)[0-9]+:/\1$day:/" "$f" > "$f.liveimage-new"
+                # 0 (a password that must be changed at the first login) stays
+                if [ -f "$f" ] && grep -Eq '^[^:]*:[^:]*:[1-9][0-9]*:' "$f"; then
+                    sed -E "s/^([^:]*:[^:]*:)[1-9][0-9]*:/\1$day:/" "$f" > "$f.liveimage-new"
                     cmp -s "$f" "$f.liveimage-new" || cat "$f.liveimage-new" > "$f"
                     rm -f "$f.liveimage-new"
                 fi
