@@ -58,12 +58,12 @@ public sealed class MakeIsoHybrid : StageTask
         var started = DateTime.UtcNow;
         var staging = Path.GetFullPath(StagingDirectory).TrimEnd('/');
         if (File.Exists(LogFile)) File.Delete(LogFile);
+        if (PackageManifest.Length > 0 && File.Exists(PackageManifest))
+            File.Copy(PackageManifest, Path.Combine(staging, "live", "filesystem.packages"), overwrite: true);
         var id = SourceDateEpoch.Length > 0 ? ReproducibleId(staging) : Guid.NewGuid().ToString("N");
         WriteDiskInfo(staging, id);
         var custom = MenuEntries.Select(e => new BootEntry(e.ItemSpec, e.GetMetadata("Title") is { Length: > 0 } t ? t : e.ItemSpec, e.GetMetadata("KernelArguments")));
         var entries = BootMenu.Entries(MenuTitle, LiveArguments, KernelArguments, custom);
-        if (PackageManifest.Length > 0 && File.Exists(PackageManifest))
-            File.Copy(PackageManifest, Path.Combine(staging, "live", "filesystem.packages"), overwrite: true);
         var xorriso = new List<string> { "-as", "mkisofs", "-iso-level", "3", "-full-iso9660-filenames", "-joliet", "-rational-rock", "-volid", VolumeId };
         if (arch.HasBios) xorriso.AddRange(PrepareBios(staging, entries));
         if (arch.GrubEfiTarget is not null) xorriso.AddRange(PrepareEfi(staging, arch, entries, id));
