@@ -62,7 +62,7 @@ public sealed class ReproducibleImageTests(MinimalImageFixture image, ITestOutpu
         var json = JsonDocument.Parse(text).RootElement;
         // dpkg-query -W, as the finalize stage ran it in the image
         var installed = Tools.ReadFromSquashfs(image.Squashfs, "var/lib/liveimage-packages.manifest").Split('\n', StringSplitOptions.RemoveEmptyEntries)
-            .Select(l => l.Split(' ')).Select(f => $"pkg:deb/debian/{f[0]}@{Uri.EscapeDataString(f[1]).Replace("+", "%2B").Replace("~", "%7E")}?arch={f[2]}").Order().ToList();
+            .Select(l => l.Split(' ')).Select(f => $"pkg:deb/debian/{PurlEncode(f[0])}@{PurlEncode(f[1])}?arch={f[2]}").Order().ToList();
         var listed = json.GetProperty("packages").EnumerateArray()
             .Select(p => p.GetProperty("externalRefs")[0].GetProperty("referenceLocator").GetString()!).Order().ToList();
         Assert.True(installed.Count > 50, $"only {installed.Count} packages in the image's manifest");
@@ -73,6 +73,10 @@ public sealed class ReproducibleImageTests(MinimalImageFixture image, ITestOutpu
         Assert.Equal(Sha256(image.IsoPath), json.GetProperty("files")[0].GetProperty("checksums").EnumerateArray()
             .Single(c => c.GetProperty("algorithm").GetString() == "SHA256").GetProperty("checksumValue").GetString());
     }
+
+    /// <summary>A purl's name and version are percent-encoded: libstdc++6 is libstdc%2B%2B6, an epoch's ':' is %3A.</summary>
+    private static string PurlEncode(string text) =>
+        string.Concat(text.Select(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '-' or '_' ? c.ToString() : $"%{(int)c:X2}"));
 
     private static string Sha256(string file)
     {
