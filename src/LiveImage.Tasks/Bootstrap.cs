@@ -28,12 +28,17 @@ public sealed class Bootstrap : RootfsStageTask
     /// </summary>
     public string GrubEfiPackage { get; set; } = "";
     public string GrubEfiFetchDirectory { get; set; } = "";
+    /// <summary>The SourceDateEpoch property; empty: the suite's release date (the Date of its Release file).</summary>
+    public string SourceDateEpoch { get; set; } = "";
+    /// <summary>Where the SOURCE_DATE_EPOCH the image is built with is written, for the stages above.</summary>
+    public string SourceDateEpochFile { get; set; } = "";
 
     protected override void RunStage()
     {
         var ns = Namespace(system: false);
         var options = new BootstrapOptions(Suite, Architecture, Variant, Components, Mirror, IncludePackages, Keyrings,
-            ns.MergedDirectory, ScratchDirectory, PackageCache, Offline, GrubEfiPackage, GrubEfiFetchDirectory);
+            ns.MergedDirectory, ScratchDirectory, PackageCache, Offline, GrubEfiPackage, GrubEfiFetchDirectory)
+        { SourceDateEpoch = SourceDateEpoch, SourceDateEpochFile = SourceDateEpochFile };
         High(nameof(Strings.StageStarting), StageName, Architecture, Distro.BootstrapSummary(options));
         var started = DateTime.UtcNow;
         var plan = Distro.Bootstrap(options);

@@ -24,6 +24,11 @@ public sealed class ConfigureRootfs : RootfsStageTask
     /// name and the daemon block (which the base's finalize stage removed) are set again.
     /// </summary>
     public bool OnBaseImage { get; set; }
+    /// <summary>
+    /// The image's SOURCE_DATE_EPOCH: the live user's password is hashed here (SHA-512-crypt) with a salt that
+    /// follows from it, so the shadow file is the same in every build; empty: chpasswd's own random salt.
+    /// </summary>
+    public string SourceDateEpoch { get; set; } = "";
 
     protected override void RunStage()
     {
@@ -32,7 +37,11 @@ public sealed class ConfigureRootfs : RootfsStageTask
         var env = Distro.PackageEnvironment();
         env["LIVEIMAGE_HOSTNAME"] = HostName;
         env["LIVEIMAGE_USER"] = OnBaseImage ? "" : LiveUser;
-        env["LIVEIMAGE_PASSWORD"] = LivePasswordFile.Length > 0 ? Configuration.LivePasswordFile.Read(LivePasswordFile) : LivePassword;
+        var password = LivePasswordFile.Length > 0 ? Configuration.LivePasswordFile.Read(LivePasswordFile) : LivePassword;
+        env["LIVEIMAGE_PASSWORD"] = password;
+        env["LIVEIMAGE_PASSWORD_HASH"] = SourceDateEpoch.Length > 0 && password.Length > 0
+            ? Configuration.Sha512Crypt.Hash(password, Configuration.Sha512Crypt.SaltFrom($"{SourceDateEpoch}:{LiveUser}:{password}"))
+            : "";
         env["LIVEIMAGE_SUDO"] = LiveUserSudo ? "1" : "";
         env["LIVEIMAGE_LOCKROOT"] = LockRootPassword && !OnBaseImage ? "1" : "";
         env["LIVEIMAGE_EXPIRE"] = ExpireLivePassword ? "1" : "";
@@ -59,7 +68,11 @@ public sealed class ConfigureRootfs : RootfsStageTask
                 chage --lastday 0 "$LIVEIMAGE_USER"
                 echo "live user's password is blank and must be set at the first login"
             else
-                echo "$LIVEIMAGE_USER:$LIVEIMAGE_PASSWORD" | chpasswd
+                if [ -n "$LIVEIMAGE_PASSWORD_HASH" ]; then
+                    echo "$LIVEIMAGE_USER:$LIVEIMAGE_PASSWORD_HASH" | chpasswd --encrypted
+                else
+                    echo "$LIVEIMAGE_USER:$LIVEIMAGE_PASSWORD" | chpasswd
+                fi
             fi
             echo "live user $LIVEIMAGE_USER created${LIVEIMAGE_SUDO:+ (sudo)}"
         fi

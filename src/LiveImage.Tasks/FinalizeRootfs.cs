@@ -19,14 +19,23 @@ public sealed class FinalizeRootfs : RootfsStageTask
     public string ManifestFile { get; set; } = "";
     /// <summary>Resolved AptSource items: build-only ones are removed, image-only ones added.</summary>
     public ITaskItem[] AptSources { get; set; } = [];
+    /// <summary>The image's SOURCE_DATE_EPOCH: dates the image keeps are set to it, caches that differ from build to build go; empty: neither.</summary>
+    public string SourceDateEpoch { get; set; } = "";
+    /// <summary>Where the installed packages with their source packages and licences are written for the SBOM; empty: nowhere.</summary>
+    public string BillOfMaterialsFile { get; set; } = "";
 
     protected override void RunStage()
     {
         High(nameof(Strings.StageStarting), StageName, Architecture, ImageMirror.Length > 0 ? $"image sources {ImageMirror}" : "image sources as bootstrapped");
         var started = DateTime.UtcNow;
-        var finalize = Distro.Finalize(new FinalizeOptions(Suite, Components, ImageMirror, AptSources), Layer);
+        var finalize = Distro.Finalize(new FinalizeOptions(Suite, Components, ImageMirror, AptSources) { SourceDateEpoch = SourceDateEpoch }, Layer);
         RunChecked(Namespace().InChroot(finalize.Command, LogFile, finalize.Environment), finalize.What);
         if (ManifestFile.Length > 0) WriteManifest();
+        if (BillOfMaterialsFile.Length > 0)
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(BillOfMaterialsFile))!);
+            File.WriteAllLines(BillOfMaterialsFile, Distro.BillOfMaterials(File.ReadLines(LogFile)));
+        }
         High(nameof(Strings.StageFinished), StageName, Architecture, (DateTime.UtcNow - started).TotalSeconds);
     }
 

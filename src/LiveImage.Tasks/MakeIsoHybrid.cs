@@ -48,6 +48,12 @@ public sealed class MakeIsoHybrid : StageTask
     public string Suite { get; set; } = "";
     public string ProjectDirectory { get; set; } = "";
     public string Configuration { get; set; } = "";
+    /// <summary>
+    /// The image's SOURCE_DATE_EPOCH: every date on the medium (volume, files, the FAT image's) and the
+    /// identifiers derived from them (the ISO's UUID, the GPT's GUIDs, GRUB's search id) are fixed by it;
+    /// empty: the clock and random ids are used.
+    /// </summary>
+    public string SourceDateEpoch { get; set; } = "";
 
     private static readonly string[] GrubModules =
     [
@@ -66,24 +72,26 @@ public sealed class MakeIsoHybrid : StageTask
         var started = DateTime.UtcNow;
         var staging = Path.GetFullPath(StagingDirectory).TrimEnd('/');
         if (File.Exists(LogFile)) File.Delete(LogFile);
-        var id = Guid.NewGuid().ToString("N");
+        if (PackageManifest.Length > 0 && File.Exists(PackageManifest))
+            File.Copy(PackageManifest, Path.Combine(staging, "live", "filesystem.packages"), overwrite: true);
+        var id = SourceDateEpoch.Length > 0 ? ReproducibleId(staging) : Guid.NewGuid().ToString("N");
         WriteDiskInfo(staging, id);
         var custom = MenuEntries.Select(e => new BootEntry(e.ItemSpec, e.GetMetadata("Title") is { Length: > 0 } t ? t : e.ItemSpec, e.GetMetadata("KernelArguments")));
         var entries = BootMenu.Entries(MenuTitle, LiveArguments, KernelArguments, custom);
-        if (PackageManifest.Length > 0 && File.Exists(PackageManifest))
-            File.Copy(PackageManifest, Path.Combine(staging, "live", "filesystem.packages"), overwrite: true);
         var xorriso = new List<string> { "-as", "mkisofs", "-iso-level", "3", "-full-iso9660-filenames", "-joliet", "-rational-rock", "-volid", VolumeId };
         if (arch.HasBios) xorriso.AddRange(PrepareBios(staging, entries));
         if (arch.GrubEfiTarget is not null) xorriso.AddRange(PrepareEfi(staging, arch, entries, id));
         var output = Path.GetFullPath(OutputIso);
         Directory.CreateDirectory(Path.GetDirectoryName(output)!);
         xorriso.AddRange(["-output", output + ".tmp"]);
+        // the staged files' own times (copies made now) give way to the image's date
+        string[] dating = SourceDateEpoch.Length > 0 ? ["--", "-alter_date_r", "b", "=" + SourceDateEpoch, "/", "--"] : [];
         var binary = BinaryTree(staging);
-        if (binary.IsEmpty) Run(new ToolCommand("xorriso", [.. xorriso, staging]) { LogPath = LogFile }, "xorriso");
+        if (binary.IsEmpty) Run(new ToolCommand("xorriso", [.. xorriso, staging, .. dating]) { LogPath = LogFile }, "xorriso");
         else
         {
             binary.Prepare(LogFile);
-            Run(binary.Xorriso(xorriso, LogFile), "xorriso");
+            Run(binary.Xorriso(xorriso, dating, LogFile), "xorriso");
         }
         File.Move(output + ".tmp", output, overwrite: true);
         High(nameof(Strings.StageFinished), "iso", Architecture, (DateTime.UtcNow - started).TotalSeconds);
@@ -108,6 +116,15 @@ public sealed class MakeIsoHybrid : StageTask
                 ["LIVEIMAGE_PROJECT_DIR"] = ProjectDirectory.Length > 0 ? Path.GetFullPath(ProjectDirectory) : "",
             },
         };
+    }
+
+    /// <summary>An id that is the same for the same image content and date: the volume, the epoch and the live/ files' names and sizes.</summary>
+    private string ReproducibleId(string staging)
+    {
+        var live = Path.Combine(staging, "live");
+        var files = Directory.Exists(live) ? Directory.GetFiles(live).Order(StringComparer.Ordinal).Select(f => $"{Path.GetFileName(f)}:{new FileInfo(f).Length}") : [];
+        var text = string.Join('\n', new[] { VolumeId, SourceDateEpoch }.Concat(files));
+        return Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(text)))[..32].ToLowerInvariant();
     }
 
     private static void WriteDiskInfo(string staging, string id)
@@ -157,7 +174,7 @@ public sealed class MakeIsoHybrid : StageTask
         var efiImage = Path.Combine(grubDir, "efi.img");
         if (File.Exists(efiImage)) File.Delete(efiImage);
         var sizeKiB = (new FileInfo(efiBinary).Length / 1024) + 512;
-        Run(new ToolCommand("mkfs.vfat", ["-C", "-n", "EFIBOOT", efiImage, sizeKiB.ToString()]) { LogPath = LogFile }, "mkfs.vfat");
+        Run(new ToolCommand("mkfs.vfat", [.. (SourceDateEpoch.Length > 0 ? new[] { "--invariant" } : []), "-C", "-n", "EFIBOOT", efiImage, sizeKiB.ToString()]) { LogPath = LogFile }, "mkfs.vfat");
         Run(new ToolCommand("mmd", ["-i", efiImage, "::/EFI", "::/EFI/BOOT"]) { LogPath = LogFile }, "mmd");
         Run(new ToolCommand("mcopy", ["-i", efiImage, efiBinary, "::/EFI/BOOT/" + arch.EfiBootFile]) { LogPath = LogFile }, "mcopy");
         var efiTree = Path.Combine(staging, "EFI", "BOOT");
@@ -187,6 +204,8 @@ public sealed class MakeIsoHybrid : StageTask
 
     private void Run(ToolCommand command, string what)
     {
+        // xorriso, mkfs.vfat and mtools date what they write with SOURCE_DATE_EPOCH
+        if (SourceDateEpoch.Length > 0) command = command with { Environment = new Dictionary<string, string>(command.Environment) { ["SOURCE_DATE_EPOCH"] = SourceDateEpoch } };
         var result = CreateRunner().Run(command);
         if (result.ExitCode != 0) throw new LiveImageException(nameof(Strings.ToolFailed), what, result.ExitCode, "iso", result.TailText, result.LogPath);
     }

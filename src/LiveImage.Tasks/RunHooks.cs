@@ -32,6 +32,8 @@ public sealed class RunHooks : RootfsTask
     [Required] public string LayersDirectory { get; set; } = "";
     [Required] public string LogDirectory { get; set; } = "";
     public string HelpersScript { get; set; } = "";
+    /// <summary>The image's SOURCE_DATE_EPOCH, given to every hook so that what it writes can be dated reproducibly; empty: not set.</summary>
+    public string SourceDateEpoch { get; set; } = "";
 
     private protected override void ExecuteStage()
     {
@@ -86,6 +88,7 @@ public sealed class RunHooks : RootfsTask
         var env = Distro.PackageEnvironment();
         foreach (var (k, v) in ImageEnvironment()) env[k] = v;
         env["LIVEIMAGE_HOOK"] = name;
+        if (SourceDateEpoch.Length > 0) env["SOURCE_DATE_EPOCH"] = SourceDateEpoch;
         env["LIVEIMAGE_HELPERS"] = HelpersScript;
         var logPath = Path.Combine(Path.GetFullPath(LogDirectory), $"hook-{name}.log");
         if (File.Exists(logPath)) File.Delete(logPath);

@@ -49,6 +49,8 @@ public sealed class Squash : StageTask
     public string ModuleName { get; set; } = "";
     /// <summary>The level holds only configuration (RebuildWhenBaseChanges=false): its changes must leave the package database alone.</summary>
     public bool ConfigurationOnly { get; set; }
+    /// <summary>The image's SOURCE_DATE_EPOCH: the squashfs's creation time, and the clamp of every newer file time; empty: neither.</summary>
+    public string SourceDateEpoch { get; set; } = "";
 
     /// <summary>Overridable for tests: the mksquashfs program (a stub that writes a few KiB reaches LIVE4001).</summary>
     internal string Mksquashfs { get; set; } = "mksquashfs";
@@ -78,7 +80,7 @@ public sealed class Squash : StageTask
         File.Delete(Path.Combine(live, ModuleList));
         var ns = RootfsNamespace.ReadOnlyView(Layers, ScratchDirectory);
         var output = Path.Combine(live, "filesystem.squashfs");
-        MakeSquashfs(output, partial => ns.OnHost([Mksquashfs, .. MksquashfsArguments(ns.MergedDirectory, partial)], LogFile), MinimumSize);
+        MakeSquashfs(output, partial => ns.OnHost([Mksquashfs, .. MksquashfsArguments(ns.MergedDirectory, partial)], LogFile, MksquashfsEnvironment()), MinimumSize);
     }
 
     private void SquashModules(string live)
@@ -101,7 +103,7 @@ public sealed class Squash : StageTask
             }
             File.Delete(generationFile);
             // a layer is squashed as it is on disk: overlayfs whiteouts and opaque directories stay, and live-boot's overlay honours them
-            MakeSquashfs(output, partial => new ToolCommand(Mksquashfs, MksquashfsArguments(layer, partial)) { LogPath = LogFile }, i == 0 ? MinimumSize : 0);
+            MakeSquashfs(output, partial => new ToolCommand(Mksquashfs, MksquashfsArguments(layer, partial)) { LogPath = LogFile, Environment = MksquashfsEnvironment() }, i == 0 ? MinimumSize : 0);
             File.WriteAllText(generationFile, generation);
         }
         // live-boot stacks the modules in this order, the first at the bottom
@@ -141,7 +143,7 @@ public sealed class Squash : StageTask
         if (diff.ExitCode != 0) throw new LiveImageException(nameof(Strings.ToolFailed), "rsync (this image's changes against its base)", diff.ExitCode, "squash", diff.TailText, diff.LogPath);
         if (ConfigurationOnly && PackageDatabaseChanges(changes) is { Count: > 0 } touched)
             throw new LiveImageException(nameof(Strings.ConfigurationLevelChangedPackages), string.Join(", ", touched.Take(10)) + (touched.Count > 10 ? $" and {touched.Count - 10} more" : ""));
-        MakeSquashfs(Path.Combine(live, ModuleName), partial => new ToolCommand(Mksquashfs, MksquashfsArguments(changes, partial)) { LogPath = LogFile }, 0);
+        MakeSquashfs(Path.Combine(live, ModuleName), partial => new ToolCommand(Mksquashfs, MksquashfsArguments(changes, partial)) { LogPath = LogFile, Environment = MksquashfsEnvironment() }, 0);
         // live-boot stacks the modules in this order, the first at the bottom
         File.WriteAllLines(Path.Combine(live, ModuleList), names);
     }
@@ -167,6 +169,10 @@ public sealed class Squash : StageTask
         umount "$LIVEIMAGE_LEVEL_VIEW"
         echo "this image's changes against its base: $(du -sh "$LIVEIMAGE_LEVEL_CHANGES" | cut -f1)"
         """;
+
+    /// <summary>mksquashfs (4.4 and later) takes SOURCE_DATE_EPOCH as the creation time and clamps newer file times to it.</summary>
+    private Dictionary<string, string> MksquashfsEnvironment() =>
+        SourceDateEpoch.Length > 0 ? new() { ["SOURCE_DATE_EPOCH"] = SourceDateEpoch } : [];
 
     private List<string> MksquashfsArguments(string source, string output)
     {

@@ -16,6 +16,12 @@ internal static class Sha512Crypt
     /// <summary>A new random salt of 16 characters from crypt's alphabet.</summary>
     public static string NewSalt() => string.Concat(Enumerable.Range(0, 16).Select(_ => Alphabet[RandomNumberGenerator.GetInt32(Alphabet.Length)]));
 
+    /// <summary>
+    /// A salt of 16 characters that follows from <paramref name="seed"/>: a reproducible image's shadow file must
+    /// be the same in every build, so its live user's salt comes from the image's date, user and password.
+    /// </summary>
+    public static string SaltFrom(string seed) => string.Concat(SHA512.HashData(Encoding.UTF8.GetBytes(seed)).Take(16).Select(b => Alphabet[b % Alphabet.Length]));
+
     /// <summary>Whether <paramref name="password"/> is the one <paramref name="hash"/> ("$6$[rounds=N$]salt$...") was made from.</summary>
     public static bool Verify(string password, string hash)
     {

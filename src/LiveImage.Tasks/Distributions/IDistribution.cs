@@ -79,6 +79,12 @@ internal interface IDistribution
     /// <summary>The installed packages ("name version architecture") the finalize command printed in its log.</summary>
     IReadOnlyList<string> InstalledPackages(IEnumerable<string> finalizeLog);
 
+    /// <summary>
+    /// The installed packages with their source package and licences ("name\tversion\tarchitecture\tsource\tsource
+    /// version\tlicence|licence…", licences as the package names them, empty when unknown) the finalize command printed.
+    /// </summary>
+    IReadOnlyList<string> BillOfMaterials(IEnumerable<string> finalizeLog);
+
     /// <summary>How many packages are installed in a stack of layers (topmost first); null when none holds a package database.</summary>
     int? InstalledPackageCount(IEnumerable<string> layersTopFirst);
 }
@@ -99,7 +105,17 @@ internal sealed record PackageCacheLayout(string Directory, string Pattern);
 internal sealed record BootstrapOptions(
     string Suite, string Architecture, string Variant, string Components, string Mirror,
     IReadOnlyList<string> IncludePackages, IReadOnlyList<string> Keyrings, string Root, string ScratchDirectory,
-    string PackageCache, bool Offline, string GrubEfiPackage, string GrubEfiFetchDirectory);
+    string PackageCache, bool Offline, string GrubEfiPackage, string GrubEfiFetchDirectory)
+{
+    /// <summary>The SourceDateEpoch property; empty: the suite's release date in the package lists the bootstrap fetched.</summary>
+    public string SourceDateEpoch { get; init; } = "";
+    /// <summary>Where the bootstrap writes the SOURCE_DATE_EPOCH it used, for the stages above it; empty for none.</summary>
+    public string SourceDateEpochFile { get; init; } = "";
+}
 
 /// <summary>What the finalize stage is asked for: the image's mirror (empty: the bootstrapped sources stay) and the extra sources.</summary>
-internal sealed record FinalizeOptions(string Suite, string Components, string ImageMirror, IReadOnlyList<ITaskItem> Sources);
+internal sealed record FinalizeOptions(string Suite, string Components, string ImageMirror, IReadOnlyList<ITaskItem> Sources)
+{
+    /// <summary>Seconds since 1970 every date the image keeps is set to (shadow's last change); empty: none is.</summary>
+    public string SourceDateEpoch { get; init; } = "";
+}

@@ -62,10 +62,10 @@ internal sealed class BinaryTree(string staging, string scratchDirectory, string
     }
 
     /// <summary>xorriso's command, reading the overlaid tree (its last argument) in a namespace of its own.</summary>
-    public ToolCommand Xorriso(IReadOnlyList<string> argumentsBeforeTree, string logFile)
+    public ToolCommand Xorriso(IReadOnlyList<string> argumentsBeforeTree, IReadOnlyList<string> argumentsAfterTree, string logFile)
     {
         var ns = Namespace;
-        return ns.OnHost(["xorriso", .. argumentsBeforeTree, ns.MergedDirectory], logFile);
+        return ns.OnHost(["xorriso", .. argumentsBeforeTree, ns.MergedDirectory, .. argumentsAfterTree], logFile);
     }
 
     private const string CopyScript = """

@@ -60,6 +60,7 @@ internal static partial class Apt
         env["LIVEIMAGE_MIRROR"] = options.ImageMirror;
         env["LIVEIMAGE_SUITE"] = options.Suite;
         env["LIVEIMAGE_COMPONENTS"] = options.Components.Replace(';', ' ').Replace(',', ' ');
+        env["LIVEIMAGE_SOURCE_DATE_EPOCH"] = options.SourceDateEpoch;
         // the build's sources are moved aside for good, the image's own put in place (live-build's .chroot/.binary lists)
         var sources = options.Sources.Select(AptSourceEntry.FromItem).ToList();
         foreach (var source in sources.Where(s => s.Use == AptSourceUse.Image)) source.WriteInto(layer);
@@ -71,6 +72,19 @@ internal static partial class Apt
     /// <summary>The "pkg name version arch" lines the finalize script printed.</summary>
     public static IReadOnlyList<string> InstalledPackages(IEnumerable<string> finalizeLog) =>
         finalizeLog.Where(l => l.StartsWith("pkg ", StringComparison.Ordinal)).Select(l => l[4..]).ToList();
+
+    /// <summary>
+    /// The bill of materials the finalize script printed: "name\tversion\tarchitecture\tsource\tsource version\tlicences"
+    /// per installed package, the licences '|'-separated as the copyright file names them (empty: not machine-readable).
+    /// </summary>
+    public static IReadOnlyList<string> BillOfMaterials(IEnumerable<string> finalizeLog)
+    {
+        var lines = finalizeLog.ToList();
+        var licences = lines.Where(l => l.StartsWith("license ", StringComparison.Ordinal)).Select(l => l[8..].Split('\t'))
+            .Where(f => f.Length == 2).GroupBy(f => f[0]).ToDictionary(g => g.Key, g => g.Last()[1].Trim('|'));
+        return [.. lines.Where(l => l.StartsWith("sbom ", StringComparison.Ordinal)).Select(l => l[5..].Split('\t')).Where(f => f.Length == 5)
+            .Select(f => string.Join('\t', f.Append(licences.GetValueOrDefault(f[0], ""))))];
+    }
 
     /// <summary>
     /// The bootstrap's package lists are used as they are (no download, no copy of them into this
@@ -116,8 +130,32 @@ internal static partial class Apt
             > /etc/systemd/system-preset/00-liveimage-first-boot.preset
         ln -sfn /dev/null /etc/systemd/system/systemd-firstboot.service
         rm -f /var/log/*.log /var/log/apt/*.log
+        if [ -n "$LIVEIMAGE_SOURCE_DATE_EPOCH" ]; then
+            # what differs between two builds of the same packages: dates of the build, caches keyed by
+            # inode or time, random seeds and logs (file times are clamped when the image is squashed)
+            day=$((LIVEIMAGE_SOURCE_DATE_EPOCH / 86400))
+            for f in /etc/shadow /etc/shadow-; do
+                # 0 (a password that must be changed at the first login) stays
+                if [ -f "$f" ] && grep -Eq '^[^:]*:[^:]*:[1-9][0-9]*:' "$f"; then
+                    sed -E "s/^([^:]*:[^:]*:)[1-9][0-9]*:/\1$day:/" "$f" > "$f.liveimage-new"
+                    cmp -s "$f" "$f.liveimage-new" || cat "$f.liveimage-new" > "$f"
+                    rm -f "$f.liveimage-new"
+                fi
+            done
+            rm -f /var/cache/ldconfig/aux-cache /var/lib/systemd/random-seed /var/cache/debconf/*-old /var/lib/dpkg/*-old
+            rm -rf /var/cache/man/* /var/cache/fontconfig/* /var/log/journal/* /var/log/apt/* /var/log/installer
+            find /var/log -type f -size +0 -delete
+        fi
         dpkg-query -W -f='pkg ${Package} ${Version} ${Architecture}\n'
         dpkg-query -W -f='${Package} ${Version} ${Architecture}\n' > /var/lib/liveimage-packages.manifest 2>/dev/null || true
+        # the bill of materials: source packages, and licences where the copyright file is machine-readable
+        dpkg-query -W -f='sbom ${Package}\t${Version}\t${Architecture}\t${source:Package}\t${source:Version}\n'
+        for p in $(dpkg-query -W -f='${Package}\n'); do
+            f=/usr/share/doc/$p/copyright
+            if [ -f "$f" ] && head -n 1 "$f" | grep -q '^Format:'; then
+                printf 'license %s\t%s\n' "$p" "$(sed -n 's/^License:[[:space:]]*//p' "$f" | sed 's/[[:space:]]*$//' | sort -u | tr '\n' '|')"
+            fi
+        done
         """;
 
     /// <summary>

@@ -49,5 +49,7 @@ internal sealed class DebianDistribution : IDistribution
 
     public IReadOnlyList<string> InstalledPackages(IEnumerable<string> finalizeLog) => Apt.InstalledPackages(finalizeLog);
 
+    public IReadOnlyList<string> BillOfMaterials(IEnumerable<string> finalizeLog) => Apt.BillOfMaterials(finalizeLog);
+
     public int? InstalledPackageCount(IEnumerable<string> layersTopFirst) => DpkgStatus.InstalledPackages(layersTopFirst);
 }

@@ -36,6 +36,13 @@ internal static class Mmdebstrap
         // one initramfs instead of two: the kernel's postinst skips it (INITRD=No), so live-boot's
         // trigger finds none to update, and it is made once at the end (minutes under emulation)
         env["INITRD"] = "No";
+        if (o.SourceDateEpochFile.Length > 0)
+        {
+            env["LIVEIMAGE_SOURCE_DATE_EPOCH"] = o.SourceDateEpoch;
+            env["LIVEIMAGE_SOURCE_DATE_EPOCH_FILE"] = Path.GetFullPath(o.SourceDateEpochFile);
+            env["LIVEIMAGE_SUITE"] = o.Suite;
+            args.Add(SourceDateEpochHook);
+        }
         args.Add(InitramfsHook);
         args.Add(o.Suite);
         args.Add(o.Root);
@@ -44,8 +51,17 @@ internal static class Mmdebstrap
         return new ToolPlan("mmdebstrap", $"mmdebstrap {o.Suite} ({o.Variant})", args, env);
     }
 
-    /// <summary>Makes the initramfs of every installed kernel, once, with live-boot's scripts in it.</summary>
-    internal const string InitramfsHook = """--customize-hook=if [ -n "$(ls "$1"/boot/vmlinu* 2>/dev/null)" ]; then if [ -n "$(ls "$1"/boot/initrd.img-* 2>/dev/null)" ]; then echo "an initramfs was made during the install already"; fi; INITRD= chroot "$1" update-initramfs -c -k all; fi""";
+    /// <summary>
+    /// Makes the initramfs of every installed kernel, once, with live-boot's scripts in it; with the
+    /// image's SOURCE_DATE_EPOCH (when there is one) initramfs-tools writes the same archive every time.
+    /// </summary>
+    internal const string InitramfsHook = """--customize-hook=if [ -n "$(ls "$1"/boot/vmlinu* 2>/dev/null)" ]; then if [ -n "$(ls "$1"/boot/initrd.img-* 2>/dev/null)" ]; then echo "an initramfs was made during the install already"; fi; sde=$(cat "${LIVEIMAGE_SOURCE_DATE_EPOCH_FILE:-/nonexistent}" 2>/dev/null || true); if [ -n "$sde" ]; then export SOURCE_DATE_EPOCH=$sde; fi; INITRD= chroot "$1" update-initramfs -c -k all; fi""";
+
+    /// <summary>
+    /// The image's SOURCE_DATE_EPOCH: the property's, else the Date of the suite's (In)Release file
+    /// in the package lists the bootstrap used (never the clock), written for the stages above.
+    /// </summary>
+    internal const string SourceDateEpochHook = """--customize-hook=set -e; sde=$LIVEIMAGE_SOURCE_DATE_EPOCH; if [ -z "$sde" ]; then f=$(ls "$1"/var/lib/apt/lists/*_dists_"$LIVEIMAGE_SUITE"_InRelease "$1"/var/lib/apt/lists/*_dists_"$LIVEIMAGE_SUITE"_Release 2>/dev/null | head -n 1); d=$(sed -n 's/^Date: //p' "$f" | head -n 1); [ -n "$d" ] || { echo "no Date in the $LIVEIMAGE_SUITE Release file ($f)" >&2; exit 1; }; sde=$(date -u -d "$d" +%s); fi; echo "$sde" > "$LIVEIMAGE_SOURCE_DATE_EPOCH_FILE"; echo "SOURCE_DATE_EPOCH=$sde ($(date -u -d "@$sde"))" """;
 
     /// <summary>
     /// Unpacks the GRUB EFI package of the image's architecture from the image's archive (with the
