@@ -101,7 +101,7 @@ public sealed class Squash : StageTask
             }
             File.Delete(generationFile);
             // a layer is squashed as it is on disk: overlayfs whiteouts and opaque directories stay, and live-boot's overlay honours them
-            MakeSquashfs(output, partial => new ToolCommand(Mksquashfs, MksquashfsArguments(layer, partial)) { LogPath = LogFile }, i == 0 ? MinimumSize : 0);
+            MakeSquashfs(output, partial => UserNamespace.Command(Mksquashfs, MksquashfsArguments(layer, partial)) with { LogPath = LogFile }, i == 0 ? MinimumSize : 0);
             File.WriteAllText(generationFile, generation);
         }
         // live-boot stacks the modules in this order, the first at the bottom
@@ -125,7 +125,7 @@ public sealed class Squash : StageTask
         var changes = Path.Combine(scratch, "level-changes");
         foreach (var dir in new[] { changes, Path.Combine(scratch, "level-work"), Path.Combine(scratch, "level-view") })
         {
-            if (Directory.Exists(dir)) CreateRunner().Run(new ToolCommand("rm", ["-rf", "--one-file-system", dir]) { LogPath = LogFile });
+            if (Directory.Exists(dir)) CreateRunner().Run(UserNamespace.Command("rm", ["-rf", "--one-file-system", dir]) with { LogPath = LogFile });
             Directory.CreateDirectory(dir);
         }
         var env = new Dictionary<string, string>
@@ -141,7 +141,7 @@ public sealed class Squash : StageTask
         if (diff.ExitCode != 0) throw new LiveImageException(nameof(Strings.ToolFailed), "rsync (this image's changes against its base)", diff.ExitCode, "squash", diff.TailText, diff.LogPath);
         if (ConfigurationOnly && PackageDatabaseChanges(changes) is { Count: > 0 } touched)
             throw new LiveImageException(nameof(Strings.ConfigurationLevelChangedPackages), string.Join(", ", touched.Take(10)) + (touched.Count > 10 ? $" and {touched.Count - 10} more" : ""));
-        MakeSquashfs(Path.Combine(live, ModuleName), partial => new ToolCommand(Mksquashfs, MksquashfsArguments(changes, partial)) { LogPath = LogFile }, 0);
+        MakeSquashfs(Path.Combine(live, ModuleName), partial => UserNamespace.Command(Mksquashfs, MksquashfsArguments(changes, partial)) with { LogPath = LogFile }, 0);
         // live-boot stacks the modules in this order, the first at the bottom
         File.WriteAllLines(Path.Combine(live, ModuleList), names);
     }
