@@ -14,7 +14,7 @@ for f in /etc/subuid /etc/subgid; do
 done
 work=$(mktemp -d /var/tmp/liveimage-bench-rootless.XXXXXX)
 chmod 755 "$work"
-trap 'rm -rf "$work/root" "$work/x-root" "$work/x-user"; runuser -u "$user" -- rm -rf "$work/user" 2>/dev/null; rm -rf "$work"' EXIT
+trap 'rm -rf "$work/root" "$work/x-root" "$work/x-user"; runuser -u "$user" -- unshare --user --map-auto --map-root-user rm -rf "$work/user" 2>/dev/null; rm -rf "$work"' EXIT
 export MSBUILDDISABLENODEREUSE=1 DOTNET_CLI_USE_MSBUILD_SERVER=0 DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 dotnet build -c Release "$repo/src/LiveImage.Sdk" -nologo -v:q > /dev/null
 version=$(cat "$repo/artifacts/packages/LiveImage.Sdk.version")

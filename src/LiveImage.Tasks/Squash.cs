@@ -101,7 +101,8 @@ public sealed class Squash : StageTask
             }
             File.Delete(generationFile);
             // a layer is squashed as it is on disk: overlayfs whiteouts and opaque directories stay, and live-boot's overlay honours them
-            MakeSquashfs(output, partial => UserNamespace.Command(Mksquashfs, MksquashfsArguments(layer, partial)) with { LogPath = LogFile }, i == 0 ? MinimumSize : 0);
+            var opaque = OpaqueWhiteouts(layer, Layers.Take(i).Select(l => l.GetMetadata("FullPath")), generations, names[i]);
+            MakeSquashfs(output, partial => UserNamespace.Command(Mksquashfs, [.. MksquashfsArguments(layer, partial), .. opaque]) with { LogPath = LogFile }, i == 0 ? MinimumSize : 0);
             File.WriteAllText(generationFile, generation);
         }
         // live-boot stacks the modules in this order, the first at the bottom
@@ -141,7 +142,8 @@ public sealed class Squash : StageTask
         if (diff.ExitCode != 0) throw new LiveImageException(nameof(Strings.ToolFailed), "rsync (this image's changes against its base)", diff.ExitCode, "squash", diff.TailText, diff.LogPath);
         if (ConfigurationOnly && PackageDatabaseChanges(changes) is { Count: > 0 } touched)
             throw new LiveImageException(nameof(Strings.ConfigurationLevelChangedPackages), string.Join(", ", touched.Take(10)) + (touched.Count > 10 ? $" and {touched.Count - 10} more" : ""));
-        MakeSquashfs(Path.Combine(live, ModuleName), partial => UserNamespace.Command(Mksquashfs, MksquashfsArguments(changes, partial)) with { LogPath = LogFile }, 0);
+        var opaque = OpaqueWhiteouts(changes, BaseLayers.Select(l => l.GetMetadata("FullPath")), scratch, ModuleName);
+        MakeSquashfs(Path.Combine(live, ModuleName), partial => UserNamespace.Command(Mksquashfs, [.. MksquashfsArguments(changes, partial), .. opaque]) with { LogPath = LogFile }, 0);
         // live-boot stacks the modules in this order, the first at the bottom
         File.WriteAllLines(Path.Combine(live, ModuleList), names);
     }
@@ -167,6 +169,21 @@ public sealed class Squash : StageTask
         umount "$LIVEIMAGE_LEVEL_VIEW"
         echo "this image's changes against its base: $(du -sh "$LIVEIMAGE_LEVEL_CHANGES" | cut -f1)"
         """;
+
+    /// <summary>
+    /// mksquashfs arguments that keep a module's opaque directories opaque at boot in a build without
+    /// root (<see cref="OpaqueDirectories"/>); none in a root build, whose overlay marks them as the boot's does.
+    /// </summary>
+    private List<string> OpaqueWhiteouts(string layer, IEnumerable<string> lowerLayers, string scratch, string module)
+    {
+        if (!UserNamespace.Active) return [];
+        var whiteouts = OpaqueDirectories.Whiteouts(layer, lowerLayers);
+        if (whiteouts.Count == 0) return [];
+        var pseudo = Path.Combine(scratch, module + ".whiteouts");
+        File.WriteAllText(pseudo, OpaqueDirectories.PseudoFile(whiteouts));
+        Log.LogMessage(MessageImportance.Normal, $"squash [{Architecture}]: {module}: {whiteouts.Count} whiteouts keep its opaque directories opaque at boot ({pseudo})");
+        return ["-pf", pseudo];
+    }
 
     private List<string> MksquashfsArguments(string source, string output)
     {
