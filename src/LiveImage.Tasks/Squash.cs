@@ -102,7 +102,7 @@ public sealed class Squash : StageTask
             File.Delete(generationFile);
             // a layer is squashed as it is on disk: overlayfs whiteouts and opaque directories stay, and live-boot's overlay honours them
             var opaque = OpaqueWhiteouts(layer, Layers.Take(i).Select(l => l.GetMetadata("FullPath")), generations, names[i]);
-            MakeSquashfs(output, partial => UserNamespace.Command(Mksquashfs, [.. MksquashfsArguments(layer, partial), .. opaque]) with { LogPath = LogFile }, i == 0 ? MinimumSize : 0);
+            MakeSquashfs(output, partial => UserNamespace.Command(Mksquashfs, MksquashfsArguments(layer, partial, opaque)) with { LogPath = LogFile }, i == 0 ? MinimumSize : 0);
             File.WriteAllText(generationFile, generation);
         }
         // live-boot stacks the modules in this order, the first at the bottom
@@ -143,7 +143,7 @@ public sealed class Squash : StageTask
         if (ConfigurationOnly && PackageDatabaseChanges(changes) is { Count: > 0 } touched)
             throw new LiveImageException(nameof(Strings.ConfigurationLevelChangedPackages), string.Join(", ", touched.Take(10)) + (touched.Count > 10 ? $" and {touched.Count - 10} more" : ""));
         var opaque = OpaqueWhiteouts(changes, BaseLayers.Select(l => l.GetMetadata("FullPath")), scratch, ModuleName);
-        MakeSquashfs(Path.Combine(live, ModuleName), partial => UserNamespace.Command(Mksquashfs, [.. MksquashfsArguments(changes, partial), .. opaque]) with { LogPath = LogFile }, 0);
+        MakeSquashfs(Path.Combine(live, ModuleName), partial => UserNamespace.Command(Mksquashfs, MksquashfsArguments(changes, partial, opaque)) with { LogPath = LogFile }, 0);
         // live-boot stacks the modules in this order, the first at the bottom
         File.WriteAllLines(Path.Combine(live, ModuleList), names);
     }
@@ -185,10 +185,12 @@ public sealed class Squash : StageTask
         return ["-pf", pseudo];
     }
 
-    private List<string> MksquashfsArguments(string source, string output)
+    private List<string> MksquashfsArguments(string source, string output, IEnumerable<string>? options = null)
     {
         var args = new List<string> { source, output, "-noappend", "-no-progress", "-comp", Compression };
         args.AddRange(CompressionOptions.Split(' ', StringSplitOptions.RemoveEmptyEntries));
+        // before -e: mksquashfs reads every argument after it as an exclude
+        args.AddRange(options ?? []);
         // the contents of these are made at boot; their mount points stay
         args.AddRange(["-wildcards", "-e", "proc/*", "sys/*", "dev/*", "run/*", "tmp/*"]);
         return args;

@@ -81,21 +81,44 @@ public sealed class RootlessImageTests(MinimalImageFixture image, RootlessImageF
     }
 
     [Fact]
-    public void AHookEditRerunsOnlyFromTheHooksAndAnOpaqueDirectoryStaysOpaqueAtBoot()
+    public void AHookEditRerunsOnlyFromTheHooksAndAModuleKeepsAnOpaqueDirectoryOpaque()
     {
         AssertColdBuildsSucceeded();
         var copy = rootless.CopyOfBuiltImage("opaque");
         WriteOpaqueHook(copy);
-        MinimalImageFixture.AddItems(copy, OpaqueBootCheck);
         rootless.User.Own(Path.Combine(copy, "hooks"));
-        rootless.User.Own(Path.Combine(copy, "debian-live-minimal.liveproj"));
         // SquashfsModules (as in Debug): each layer a module of its own, stacked by the boot's overlay
-        var build = rootless.Build(copy, output, "-t:Build;BootTest", "-p:SquashfsModules=true", "-p:BootTestModes=bios-cdrom");
-        Assert.True(build.Succeeded, "the rootless edit build or its boot test failed; its output is above");
+        var build = rootless.Build(copy, output, "-p:SquashfsModules=true");
+        Assert.True(build.Succeeded, "the rootless edit build failed; its output is above");
         Assert.DoesNotMatch(@"(bootstrap|configure|packages) \[amd64\]: runs because", build.Output);
         Assert.Matches(@"hook 0200-opaque\.sh \[amd64\]: done in", build.Output);
-        Assert.Matches(@"40-hook-0200-opaque\.sh\.squashfs: \d+ whiteouts keep its opaque directories opaque at boot", build.Output);
-        // the build succeeds only if the BootCheck passed: no file of the packages layer shows through
+        Assert.Matches(@"40-hook-02-0200-opaque\.squashfs: \d+ whiteouts keep its opaque directories opaque at boot", build.Output);
+        // every file the packages layer has there is whited out in the hook's module, the new one kept
+        var (_, old) = Tools.Run("unsquashfs", "-lln", Path.Combine(copy, "obj/Release/amd64/iso/live/20-packages.squashfs"), "usr/share/doc/less");
+        var (_, module) = Tools.Run("unsquashfs", "-lln", Path.Combine(copy, "obj/Release/amd64/iso/live/40-hook-02-0200-opaque.squashfs"));
+        var oldFiles = Regex.Matches(old, @"squashfs-root/usr/share/doc/less/(\S+)").Select(m => m.Groups[1].Value).ToList();
+        Assert.Contains("copyright", oldFiles);
+        foreach (var name in oldFiles)
+            Assert.Matches($@"c--------- 0/0 +0, +0 .* squashfs-root/usr/share/doc/less/{Regex.Escape(name)}\n", module);
+        Assert.Contains("squashfs-root/usr/share/doc/less/only-this", module);
+    }
+
+    /// <summary>
+    /// The boot of such modules: live-boot's overlay mount of the module stack failed on the guest's kernel
+    /// (6.12) in a rootless build, while the same modules stack on the host's overlay with only the new
+    /// files showing; a root build's module stack had no boot test before either.
+    /// </summary>
+    [SlowFact]
+    [Trait("Category", "Slow")]
+    public void AModuleStackWithAnOpaqueDirectoryBootsWithOnlyTheNewFiles()
+    {
+        AssertColdBuildsSucceeded();
+        var copy = rootless.CopyOfBuiltImage("opaque-boot");
+        WriteOpaqueHook(copy);
+        MinimalImageFixture.AddItems(copy, OpaqueBootCheck);
+        rootless.User.Own(Path.Combine(copy, "hooks"));
+        var build = rootless.Build(copy, output, "-t:Build;BootTest", "-p:SquashfsModules=true", "-p:BootTestModes=bios-cdrom");
+        Assert.True(build.Succeeded, "the rootless build or its boot test failed; its output is above");
         Assert.Matches(@"boot test bios-cdrom reached login in", build.Output);
     }
 
