@@ -41,8 +41,8 @@ public sealed class RootlessImageFixture : IDisposable
 
 /// <summary>
 /// Builds without root (README, "Building without root"): the whole pipeline as an ordinary user gives
-/// the root build's image, boots, keeps its edit loop, removes what it built, and keeps a directory
-/// that a hook removed and made anew opaque at boot.
+/// the root build's image, keeps its edit loop, removes what it built, and ships a directory
+/// that a hook removed and made anew as opaque in its module.
 /// </summary>
 [Collection(MinimalImageCollection.Name)]
 public sealed class RootlessImageTests(MinimalImageFixture image, RootlessImageFixture rootless, ITestOutputHelper output) : IClassFixture<RootlessImageFixture>
