@@ -9,6 +9,7 @@ packages=(
   grub-common grub-efi-amd64-bin grub-pc-bin  # UEFI boot image
   mtools dosfstools                 # the EFI FAT image, without mounting
   util-linux                        # unshare, setpriv: the build's private namespaces
+  uidmap                            # newuidmap, newgidmap: builds without root (and their tests)
   qemu-system-x86 ovmf              # boot tests
   pxelinux ipxe-qemu                # netboot folder (pxelinux.0, lpxelinux.0); qemu's PXE ROMs for the netboot boot tests
   qemu-user-static binfmt-support arch-test  # foreign architectures: qemu-user through binfmt_misc

@@ -5,6 +5,7 @@ using LiveImage.Tasks.Distributions;
 using LiveImage.Tasks.Emulation;
 using LiveImage.Tasks.Packages;
 using LiveImage.Tasks.Processes;
+using LiveImage.Tasks.Rootfs;
 using Microsoft.Build.Framework;
 using Microsoft.Build.Utilities;
 using NuGet.Versioning;
@@ -50,6 +51,12 @@ public sealed partial class ResolveLiveImageConfiguration : LiveImageTask
     /// <summary>Programs (on PATH) and absolute host files the build needs.</summary>
     public string[] RequiredHostTools { get; set; } = [];
     public bool RequireRoot { get; set; } = true;
+    /// <summary>auto: root builds as root, any other user in a user namespace; root; rootless.</summary>
+    public string RootMode { get; set; } = "auto";
+    /// <summary>Where the rootless checks read the kernel's settings (/proc/sys); a test points it elsewhere.</summary>
+    public string SysctlDirectory { get; set; } = "/proc/sys";
+    /// <summary>Where the rootless checks look for newuidmap and newgidmap; empty: PATH and sbin.</summary>
+    public string IdMapToolSearchPath { get; set; } = "";
     /// <summary>Lets the build mount binfmt_misc and enable qemu-user's handler for a foreign architecture while it runs, and restore them.</summary>
     public bool RegisterBinfmt { get; set; }
     /// <summary>Copy the kernel's device trees (ARM) into the ISO's /dtb.</summary>
@@ -74,6 +81,8 @@ public sealed partial class ResolveLiveImageConfiguration : LiveImageTask
     /// <summary>The kernel arguments for the live initramfs; empty: the distribution's.</summary>
     public string LiveArguments { get; set; } = "";
 
+    /// <summary>How this build enters the image: 'root', or 'rootless' (a user namespace mapped to the user's subordinate ids).</summary>
+    [Output] public string ResolvedRootMode { get; private set; } = "root";
     [Output] public ITaskItem[] ResolvedPackages { get; private set; } = [];
     /// <summary>Hooks in file-name order, with HookName, LayerName, RunIn, and InputFiles/InputNames from their Inputs metadata.</summary>
     [Output] public ITaskItem[] ResolvedHooks { get; private set; } = [];
@@ -155,7 +164,7 @@ public sealed partial class ResolveLiveImageConfiguration : LiveImageTask
         if (arch is not null) CheckDeviceTrees(arch);
         if (Log.HasLoggedErrors) return;
 
-        if (RequireRoot && !IsRoot()) Error(nameof(Strings.NotRoot));
+        if (RequireRoot) ResolveRootMode();
         foreach (var (name, package) in HostTools.Missing([.. RequiredHostTools, .. ResolveArchitectureTools(arch!)], ToolSearchPath))
             Error(name.StartsWith('/') ? nameof(Strings.MissingHostFile) : nameof(Strings.MissingTool), name, package);
         KernelPackage = distribution!.KernelPackage(arch!);
@@ -163,6 +172,43 @@ public sealed partial class ResolveLiveImageConfiguration : LiveImageTask
         ResolvedLiveArguments = LiveArguments.Length > 0 ? LiveArguments : distribution.LiveArguments;
         ResolvedImageMirror = ImageMirror.Length > 0 ? ImageMirror : BuildMirror;
     }
+
+    /// <summary>Root or rootless (RootMode), and for rootless every host check, each a coded error naming its fix.</summary>
+    private void ResolveRootMode()
+    {
+        var mode = RootMode.Trim().ToLowerInvariant();
+        if (mode is "" or "auto") mode = IsRoot() ? "root" : "rootless";
+        if (mode is not ("root" or "rootless"))
+        {
+            Error(Property(nameof(RootMode)), nameof(Strings.RootModeInvalid), RootMode);
+            return;
+        }
+        ResolvedRootMode = mode;
+        if (mode == "root")
+        {
+            if (!IsRoot()) Error(nameof(Strings.NotRoot));
+            return;
+        }
+        if (IsRoot())
+        {
+            Error(Property(nameof(RootMode)), nameof(Strings.RootlessAsRoot));
+            return;
+        }
+        var preflight = new RootlessPreflight
+        {
+            User = Environment.UserName,
+            Uid = SubordinateIds.CurrentUid,
+            SubuidFile = SubuidFile,
+            SubgidFile = SubgidFile,
+            SysctlDirectory = SysctlDirectory,
+            ToolSearchPath = IdMapToolSearchPath.Length > 0 ? IdMapToolSearchPath : null,
+        };
+        foreach (var (resource, args) in preflight.Problems()) Error(resource, args);
+    }
+
+    /// <summary>Overridable for tests: the subordinate id files.</summary>
+    internal string SubuidFile { get; set; } = "/etc/subuid";
+    internal string SubgidFile { get; set; } = "/etc/subgid";
 
     private void Error(string resource, params object[] args) => Log.LogErrorWithCodeFromResources(resource, args);
 

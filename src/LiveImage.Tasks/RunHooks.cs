@@ -160,7 +160,7 @@ public sealed class RunHooks : RootfsTask
         foreach (var dir in Directory.GetDirectories(LayersDirectory, "40-hook-*"))
         {
             if (wanted.Contains(Path.GetFileName(dir))) continue;
-            Directory.Delete(dir, recursive: true);
+            UserNamespace.RemoveTree(dir);
             File.Delete(LayerKey(dir));
         }
     }

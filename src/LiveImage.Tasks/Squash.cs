@@ -103,7 +103,8 @@ public sealed class Squash : StageTask
             }
             File.Delete(generationFile);
             // a layer is squashed as it is on disk: overlayfs whiteouts and opaque directories stay, and live-boot's overlay honours them
-            MakeSquashfs(output, partial => new ToolCommand(Mksquashfs, MksquashfsArguments(layer, partial)) { LogPath = LogFile, Environment = MksquashfsEnvironment() }, i == 0 ? MinimumSize : 0);
+            var opaque = OpaqueWhiteouts(layer, Layers.Take(i).Select(l => l.GetMetadata("FullPath")), generations, names[i]);
+            MakeSquashfs(output, partial => UserNamespace.Command(Mksquashfs, MksquashfsArguments(layer, partial, opaque)) with { LogPath = LogFile, Environment = MksquashfsEnvironment() }, i == 0 ? MinimumSize : 0);
             File.WriteAllText(generationFile, generation);
         }
         // live-boot stacks the modules in this order, the first at the bottom
@@ -127,7 +128,7 @@ public sealed class Squash : StageTask
         var changes = Path.Combine(scratch, "level-changes");
         foreach (var dir in new[] { changes, Path.Combine(scratch, "level-work"), Path.Combine(scratch, "level-view") })
         {
-            if (Directory.Exists(dir)) CreateRunner().Run(new ToolCommand("rm", ["-rf", "--one-file-system", dir]) { LogPath = LogFile });
+            if (Directory.Exists(dir)) CreateRunner().Run(UserNamespace.Command("rm", ["-rf", "--one-file-system", dir]) with { LogPath = LogFile });
             Directory.CreateDirectory(dir);
         }
         var env = new Dictionary<string, string>
@@ -143,7 +144,8 @@ public sealed class Squash : StageTask
         if (diff.ExitCode != 0) throw new LiveImageException(nameof(Strings.ToolFailed), "rsync (this image's changes against its base)", diff.ExitCode, "squash", diff.TailText, diff.LogPath);
         if (ConfigurationOnly && PackageDatabaseChanges(changes) is { Count: > 0 } touched)
             throw new LiveImageException(nameof(Strings.ConfigurationLevelChangedPackages), string.Join(", ", touched.Take(10)) + (touched.Count > 10 ? $" and {touched.Count - 10} more" : ""));
-        MakeSquashfs(Path.Combine(live, ModuleName), partial => new ToolCommand(Mksquashfs, MksquashfsArguments(changes, partial)) { LogPath = LogFile, Environment = MksquashfsEnvironment() }, 0);
+        var opaque = OpaqueWhiteouts(changes, BaseLayers.Select(l => l.GetMetadata("FullPath")), scratch, ModuleName);
+        MakeSquashfs(Path.Combine(live, ModuleName), partial => UserNamespace.Command(Mksquashfs, MksquashfsArguments(changes, partial, opaque)) with { LogPath = LogFile, Environment = MksquashfsEnvironment() }, 0);
         // live-boot stacks the modules in this order, the first at the bottom
         File.WriteAllLines(Path.Combine(live, ModuleList), names);
     }
@@ -174,11 +176,28 @@ public sealed class Squash : StageTask
     private Dictionary<string, string> MksquashfsEnvironment() =>
         SourceDateEpoch.Length > 0 ? new() { ["SOURCE_DATE_EPOCH"] = SourceDateEpoch } : [];
 
-    private List<string> MksquashfsArguments(string source, string output)
+    /// <summary>
+    /// mksquashfs arguments that keep a module's opaque directories opaque at boot in a build without
+    /// root (<see cref="OpaqueDirectories"/>); none in a root build, whose overlay marks them as the boot's does.
+    /// </summary>
+    private List<string> OpaqueWhiteouts(string layer, IEnumerable<string> lowerLayers, string scratch, string module)
+    {
+        if (!UserNamespace.Active) return [];
+        var whiteouts = OpaqueDirectories.Whiteouts(layer, lowerLayers);
+        if (whiteouts.Count == 0) return [];
+        var pseudo = Path.Combine(scratch, module + ".whiteouts");
+        File.WriteAllText(pseudo, OpaqueDirectories.PseudoFile(whiteouts));
+        Log.LogMessage(MessageImportance.Normal, $"squash [{Architecture}]: {module}: {whiteouts.Count} whiteouts keep its opaque directories opaque at boot ({pseudo})");
+        return ["-pf", pseudo];
+    }
+
+    private List<string> MksquashfsArguments(string source, string output, IEnumerable<string>? options = null)
     {
         // its progress bar is read (SquashfsProgress): a line per tenth of the files, the redraws never logged
         var args = new List<string> { source, output, "-noappend", "-comp", Compression };
         args.AddRange(CompressionOptions.Split(' ', StringSplitOptions.RemoveEmptyEntries));
+        // before -e: mksquashfs reads every argument after it as an exclude
+        args.AddRange(options ?? []);
         // the contents of these are made at boot; their mount points stay
         args.AddRange(["-wildcards", "-e", "proc/*", "sys/*", "dev/*", "run/*", "tmp/*"]);
         return args;

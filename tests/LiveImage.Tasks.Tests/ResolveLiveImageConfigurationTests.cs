@@ -165,7 +165,7 @@ public sealed class ResolveLiveImageConfigurationTests : IDisposable
     [Fact]
     public void NotRootIsLIVE2001()
     {
-        var message = SingleError(Task(t => t.IsRoot = () => false));
+        var message = SingleError(Task(t => { t.IsRoot = () => false; t.RootMode = "root"; }));
         Assert.StartsWith("LIVE2001", message);
         Assert.Contains("root", message);
     }

@@ -56,7 +56,7 @@ internal sealed class RootfsNamespace
     {
         if (Lower.Count == 0 && Upper is null) throw new ArgumentException("no layers");
         var work = Path.Combine(ScratchDirectory, "work");
-        if (Directory.Exists(work)) Directory.Delete(work, recursive: true); // stale overlay workdir of a killed run
+        UserNamespace.RemoveTree(work); // stale overlay workdir of a killed run
         Directory.CreateDirectory(work);
         Directory.CreateDirectory(MergedDirectory);
         if (Upper is not null) Directory.CreateDirectory(Upper);
@@ -73,12 +73,14 @@ internal sealed class RootfsNamespace
             ["LIVEIMAGE_CACHE_DIR"] = PackageCacheLayout?.Directory ?? "",
             ["LIVEIMAGE_CACHE_PATTERN"] = PackageCacheLayout?.Pattern ?? "",
             ["LIVEIMAGE_SYSTEM"] = MountSystem ? "1" : "",
+            // in a user namespace overlayfs may not write trusted.* xattrs: its opaque directories are user.overlay.opaque
+            ["LIVEIMAGE_OVERLAY_OPTIONS"] = UserNamespace.Active ? "userxattr," : "",
             ["PATH"] = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
             ["LC_ALL"] = "C.UTF-8",
         };
         var args = ProcessRunner.WithParentDeathSignal("unshare",
         [
-            "--mount", "--pid", "--fork", "--kill-child", "--mount-proc", "--propagation", "private", "--",
+            .. UserNamespace.UnshareOptions, "--mount", "--pid", "--fork", "--kill-child", "--mount-proc", "--propagation", "private", "--",
             "/bin/sh", "-c", Script, "liveimage-namespace", .. command,
         ]);
         return new ToolCommand("setpriv", args)
@@ -97,19 +99,20 @@ internal sealed class RootfsNamespace
         set -eu
         root=$LIVEIMAGE_ROOT
         if [ -n "$LIVEIMAGE_UPPER" ]; then
-            opts="upperdir=$LIVEIMAGE_UPPER,workdir=$LIVEIMAGE_WORK"
+            opts="${LIVEIMAGE_OVERLAY_OPTIONS}upperdir=$LIVEIMAGE_UPPER,workdir=$LIVEIMAGE_WORK"
             [ -n "$LIVEIMAGE_LOWER" ] && opts="lowerdir=$LIVEIMAGE_LOWER,$opts"
             [ -z "$LIVEIMAGE_LOWER" ] && { mount --bind "$LIVEIMAGE_UPPER" "$root"; opts=; }
             [ -n "$opts" ] && mount -t overlay liveimage -o "$opts" "$root"
         else
             case "$LIVEIMAGE_LOWER" in
-                *:*) mount -t overlay liveimage -o "lowerdir=$LIVEIMAGE_LOWER" "$root" ;;
+                *:*) mount -t overlay liveimage -o "${LIVEIMAGE_OVERLAY_OPTIONS}lowerdir=$LIVEIMAGE_LOWER" "$root" ;;
                 *) mount --bind -o ro "$LIVEIMAGE_LOWER" "$root" ;;
             esac
         fi
         if [ -n "$LIVEIMAGE_SYSTEM" ]; then
             mount -t proc proc "$root/proc"
-            mount -t sysfs sysfs "$root/sys"
+            # a user namespace may mount sysfs only with a network namespace of its own: it binds the host's
+            mount -t sysfs sysfs "$root/sys" 2>/dev/null || mount --rbind /sys "$root/sys"
             mount --rbind /dev "$root/dev"
             mount -t tmpfs tmpfs "$root/run"
             if [ -f /etc/resolv.conf ] && [ -f "$root/etc/resolv.conf" ] && [ ! -L "$root/etc/resolv.conf" ]; then
@@ -128,7 +131,7 @@ internal sealed class RootfsNamespace
                 mount --bind "$archives" "$root$LIVEIMAGE_CACHE_DIR"
             fi
         fi
-        unset LIVEIMAGE_LOWER LIVEIMAGE_UPPER LIVEIMAGE_WORK LIVEIMAGE_CACHE LIVEIMAGE_CACHE_DIR LIVEIMAGE_CACHE_PATTERN LIVEIMAGE_SYSTEM
+        unset LIVEIMAGE_OVERLAY_OPTIONS LIVEIMAGE_LOWER LIVEIMAGE_UPPER LIVEIMAGE_WORK LIVEIMAGE_CACHE LIVEIMAGE_CACHE_DIR LIVEIMAGE_CACHE_PATTERN LIVEIMAGE_SYSTEM
         set +e
         if [ "$LIVEIMAGE_MODE" = chroot ]; then chroot "$root" "$@"; else "$@"; fi
         rc=$?

@@ -104,7 +104,7 @@ public abstract class RootfsTask : StageTask
 
     internal static void ClearDirectory(string path)
     {
-        if (Directory.Exists(path)) Directory.Delete(path, recursive: true);
+        UserNamespace.RemoveTree(path);
         Directory.CreateDirectory(path);
     }
 }

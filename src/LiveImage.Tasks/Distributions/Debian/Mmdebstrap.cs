@@ -11,7 +11,7 @@ internal static class Mmdebstrap
     public static ToolPlan Command(BootstrapOptions o)
     {
         var tmp = Path.Combine(Path.GetFullPath(o.ScratchDirectory), "tmp");
-        if (Directory.Exists(tmp)) Directory.Delete(tmp, recursive: true);
+        Rootfs.UserNamespace.RemoveTree(tmp);
         Directory.CreateDirectory(tmp);
         var env = new Dictionary<string, string> { ["TMPDIR"] = tmp };
         var args = new List<string>
