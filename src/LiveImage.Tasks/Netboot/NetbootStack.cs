@@ -58,9 +58,7 @@ internal sealed class NetbootStack(string folder, string image, TaskLoggingHelpe
                 var stale = ManifestsListing(name).Where(m => m.Image != image && m.Module != module).Select(m => NetbootStackMenus.Manifest(m.Image)).ToList();
                 if (stale.Count > 0) log.LogWarningWithCodeFromResources(nameof(Strings.NetbootSharedModuleChanged), name, folder, string.Join(", ", stale));
             }
-            var partial = target + ".tmp";
-            FileLinks.LinkOrCopy(source, partial);
-            File.Move(partial, target, overwrite: true);
+            Place(source, target);
         }
         return modules;
     }
@@ -70,10 +68,8 @@ internal sealed class NetbootStack(string folder, string image, TaskLoggingHelpe
     {
         foreach (var file in new[] { kernel, initrd })
             if (!File.Exists(file)) throw new LiveImageException(nameof(Strings.NetbootInputMissing), file);
-        var target = Path.Combine(folder, NetbootStackMenus.Kernel(image));
-        FileLinks.LinkOrCopy(kernel, target + ".tmp");
-        File.Move(target + ".tmp", target, overwrite: true);
-        target = Path.Combine(folder, NetbootStackMenus.Initrd(image));
+        Place(kernel, Path.Combine(folder, NetbootStackMenus.Kernel(image)));
+        var target = Path.Combine(folder, NetbootStackMenus.Initrd(image));
         InitramfsAddition.Prepend(InitramfsAddition.Archive(ScriptPath, script), initrd, target + ".tmp");
         File.Move(target + ".tmp", target, overwrite: true);
     }
@@ -131,6 +127,16 @@ internal sealed class NetbootStack(string folder, string image, TaskLoggingHelpe
     {
         var (x, y) = (new FileInfo(a), new FileInfo(b));
         return x.Length == y.Length && x.LastWriteTimeUtc == y.LastWriteTimeUtc;
+    }
+
+    /// <summary>A link to (or copy of) the source under a temporary name, renamed over the target.</summary>
+    private static void Place(string source, string target)
+    {
+        var partial = target + ".tmp";
+        FileLinks.LinkOrCopy(source, partial);
+        File.Move(partial, target, overwrite: true);
+        // rename(2) of a link onto another link of the same file does nothing and leaves the temporary name
+        File.Delete(partial);
     }
 
     private void WriteText(string name, string text)
