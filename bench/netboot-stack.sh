@@ -6,11 +6,13 @@
 # mode (BIOS PXE, qemu), alternating, ROUNDS times (default 2). Prints the seconds from starting qemu
 # to the login prompt (the boot test's own figure) and the ratio stack / flat. Builds the two samples
 # where they are first (a no-op when they are built). Run as root from the repository; set
-# BootTestAccelerator=tcg or kvm to compare like with like (default: auto).
+# BootTestAccelerator=tcg or kvm to compare like with like (default: auto), and BootTestTimeout
+# (default 1200 s) on a busy machine.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 rounds=${ROUNDS:-2}
 accel=${BootTestAccelerator:-auto}
+timeout=${BootTestTimeout:-1200}
 export MSBUILDDISABLENODEREUSE=1 DOTNET_CLI_USE_MSBUILD_SERVER=0
 dotnet build -c Release "$repo/src/LiveImage.Sdk" -nologo -v:q > /dev/null
 log=$(mktemp /var/tmp/liveimage-bench-netboot.XXXXXX)
@@ -23,7 +25,7 @@ done
 
 # seconds to login of one netboot boot, from the boot test's "reached login in N s" line
 boot() {
-  dotnet build -nologo -tl:off "$(project "$1")" -t:BootTest -p:BootTestModes=netboot -p:BootTestAccelerator="$accel" > "$log" 2>&1 \
+  dotnet build -nologo -tl:off "$(project "$1")" -t:BootTest -p:BootTestModes=netboot -p:BootTestAccelerator="$accel" -p:BootTestTimeout="$timeout" > "$log" 2>&1 \
     || { tail -30 "$log"; exit 1; }
   sed -n 's/.*boot test netboot reached login in \([0-9.]*\) s.*/\1/p' "$log" | tail -1
 }
