@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
+using LiveImage.Tasks.BootTesting;
 using LiveImage.Tasks.Netboot;
 using Xunit;
 
@@ -125,6 +126,24 @@ public class NetbootStackTests
     [InlineData("a/b", false)]
     public void An_image_name_must_fit_file_names_and_menu_labels(string name, bool valid) =>
         Assert.Equal(valid, NetbootStackMenus.IsImageName(name));
+
+    // ---- the boot test reading the initramfs script's messages ----------------------------------
+
+    [Theory]
+    [InlineData("module base.squashfs from http://10.0.2.2:4000/base.squashfs failed its check: expected sha256 aa, actual sha256 bb", true)]
+    [InlineData("module base.squashfs from http://10.0.2.2:4000/base.squashfs has 12 bytes, the manifest expects 13", true)]
+    [InlineData("cannot download http://10.0.2.2:4000/console.modules: wget: can't connect to remote host (10.0.2.2): Connection refused (the server must be reachable)", false)]
+    public void The_scripts_error_line_is_found_among_kernel_messages_and_classified(string message, bool checkFailed)
+    {
+        var console = "[   14.8] Run /init as init process\r\nBegin: liveimage.modules: base.squashfs (209817600 bytes) ... \r\nliveimage.modules: error: " + message + "\r\n(initramfs) ";
+        var found = QemuConsoleText.Find(QemuConsoleText.ModulesError(), console, 0);
+
+        Assert.NotNull(found);
+        Assert.Equal("liveimage.modules: error: " + message, found.Value);
+        Assert.Equal(checkFailed, QemuConsoleText.ModuleCheckFailure().IsMatch(found.Value));
+        // the kernel's echo of its command line is not an error
+        Assert.Null(QemuConsoleText.Find(QemuConsoleText.ModulesError(), "Kernel command line: boot=live liveimage.modules=http://10.0.2.2:8080/console.modules", 0));
+    }
 
     // ---- initramfs addition --------------------------------------------------------------------
 
