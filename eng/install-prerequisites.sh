@@ -17,6 +17,7 @@ packages=(
   qemu-system-arm qemu-efi-aarch64  # arm64 boot tests (AAVMF firmware)
   rsync                             # images built on a base image: their changes against the base
   gnupg apt-utils dpkg-dev          # tests only: a signed local archive for the AptSource test
+  initramfs-tools-core cpio         # tests only: lsinitramfs and cpio read the netboot initrd and its added script
 )
 missing=()
 for p in "${packages[@]}"; do

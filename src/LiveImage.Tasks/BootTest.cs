@@ -27,6 +27,9 @@ public sealed class BootTest : LiveImageTask
     /// <summary>The netboot folder the network modes boot (MakeNetbootTree's output); empty or missing: no network modes by default.</summary>
     public string NetbootDirectory { get; set; } = "";
 
+    /// <summary>The image's name in a netboot folder of stacks (its &lt;image&gt;.modules): the network modes boot its menu entry.</summary>
+    public string NetbootImage { get; set; } = "";
+
     /// <summary>Debian architecture of the image; decides the qemu program and firmware. Default amd64.</summary>
     public string Architecture { get; set; } = "amd64";
 
@@ -155,6 +158,7 @@ public sealed class BootTest : LiveImageTask
             Checks.Select(ToCheck).ToArray())
         {
             NetbootDirectory = netbootAvailable ? Path.GetFullPath(NetbootDirectory) : null,
+            NetbootImage = NetbootImage.Trim(),
             NetbootEfiFile = DebianArchitecture.Find(machine.Architecture)?.EfiBootFile?.ToLowerInvariant(),
             LiveUserSudo = LiveUserSudo,
             LockRootPassword = LockRootPassword,

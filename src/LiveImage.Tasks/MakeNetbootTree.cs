@@ -14,6 +14,9 @@ namespace LiveImage.Tasks;
 /// <c>LiveArguments fetch=http://Server/filesystem.squashfs KernelArguments</c>: live-boot downloads
 /// the root filesystem into RAM. The folder is written beside the old one and swapped in whole, so
 /// an interrupted run never leaves a half-written folder behind.
+/// An image built on another (<see cref="ModuleList"/>) is a stack of modules instead, which fetch=
+/// cannot take: <see cref="WriteStack"/> writes its files beside those of other stacks that share the
+/// folder (NetbootStackMenus), and the SDK's initramfs script downloads and checks the stack.
 /// </summary>
 public sealed class MakeNetbootTree : StageTask
 {
@@ -37,6 +40,15 @@ public sealed class MakeNetbootTree : StageTask
     /// <summary>SquashfsModules: a module stack cannot be fetched over HTTP, so this is an error (LIVE4020).</summary>
     public bool Modules { get; set; }
 
+    /// <summary>live/filesystem.module of an image built on another: its netboot is the stack of modules it lists; empty for one squashfs.</summary>
+    public string ModuleList { get; set; } = "";
+
+    /// <summary>The image's name: the prefix of its files in a folder of stacks (ImageName).</summary>
+    public string ImageName { get; set; } = "";
+
+    /// <summary>The SDK's initramfs script (initramfs/9990-zz-liveimage-modules.sh), added to a stack's initrd.</summary>
+    public string InitramfsScript { get; set; } = "";
+
     /// <summary>Only check the settings (run early, before the long stages).</summary>
     public bool ValidateOnly { get; set; }
 
@@ -52,11 +64,20 @@ public sealed class MakeNetbootTree : StageTask
         var arch = DebianArchitecture.Find(Architecture) ?? throw new LiveImageException(nameof(Strings.UnknownArchitecture), Architecture, DebianArchitecture.Names);
         if (!NetbootConfig.IsValidServer(Server)) throw new LiveImageException(nameof(Strings.InvalidNetbootServer), Server);
         if (Modules) throw new LiveImageException(nameof(Strings.NetbootNeedsOneSquashfs));
+        var stack = ModuleList.Length > 0;
+        if (stack) NetbootStack.Validate(Server, ImageName);
         if (ValidateOnly) return;
+        if (stack)
+        {
+            WriteStack(arch);
+            return;
+        }
 
         High(nameof(Strings.StageStarting), "netboot", Architecture, $"netboot folder, fetch from http://{Server}/");
         var started = DateTime.UtcNow;
         var output = Path.GetFullPath(OutputDirectory).TrimEnd('/');
+        if (Directory.Exists(output) && Directory.EnumerateFiles(output, "*" + NetbootManifest.Extension).FirstOrDefault() is { } manifest)
+            throw new LiveImageException(nameof(Strings.NetbootFolderHoldsStacks), output, Path.GetFileName(manifest));
         var staging = output + ".tmp";
         if (Directory.Exists(staging)) Directory.Delete(staging, recursive: true);
         Directory.CreateDirectory(staging);
@@ -96,16 +117,57 @@ public sealed class MakeNetbootTree : StageTask
         }
         if (arch.GrubEfiTarget is not null && arch.EfiBootFile is not null)
         {
-            var modules = Path.Combine(GrubDirectory.Length > 0 ? GrubDirectory : "/usr/lib/grub", arch.GrubEfiTarget);
-            if (!Directory.Exists(modules)) throw new LiveImageException(nameof(Strings.MissingHostFile), modules, HostTools.PackageFor(modules));
-            var image = Path.Combine(dir, arch.EfiBootFile.ToLowerInvariant());
-            var result = CreateRunner().Run(new ToolCommand("grub-mkimage",
-                ["-O", arch.GrubEfiTarget, "-d", modules, "-o", image, "-p", NetbootConfig.GrubPrefix, .. NetbootConfig.GrubNetModules])
-                { LogPath = LogFile.Length > 0 ? LogFile : null });
-            if (result.ExitCode != 0) throw new LiveImageException(nameof(Strings.ToolFailed), "grub-mkimage", result.ExitCode, "netboot", result.TailText, result.LogPath);
+            MakeGrubImage(arch, dir);
             Write(dir, NetbootConfig.GrubConfig, NetbootConfig.Grub(entries, MenuTimeoutSeconds));
         }
         Write(dir, NetbootConfig.IpxeScript, NetbootConfig.Ipxe(entries[0], Server));
+    }
+
+    /// <summary>This image's stack in the (possibly shared) folder, then the boot menus of every image there.</summary>
+    private void WriteStack(DebianArchitecture arch)
+    {
+        High(nameof(Strings.StageStarting), "netboot", Architecture, $"netboot folder of the stack {ImageName}, {NetbootStackMenus.ModulesArgument(Server, ImageName)}");
+        var started = DateTime.UtcNow;
+        var output = Path.GetFullPath(OutputDirectory).TrimEnd('/');
+        Directory.CreateDirectory(output);
+        if (File.Exists(Path.Combine(output, NetbootConfig.Squashfs))) throw new LiveImageException(nameof(Strings.NetbootFolderHoldsStacks), output, NetbootConfig.Squashfs);
+        using var folderLock = NetbootStack.Lock(output, CancellationToken);
+        var stack = new NetbootStack(output, ImageName, Log);
+        var modules = stack.AddModules(Path.GetFullPath(LiveDirectory), Path.GetFullPath(ModuleList));
+        var live = Path.GetFullPath(LiveDirectory);
+        var script = File.ReadAllBytes(InitramfsScript);
+        stack.AddBootFiles(Path.Combine(live, NetbootConfig.Kernel), Path.Combine(live, NetbootConfig.Initrd), script);
+        stack.AddManifest(modules, NetbootStackMenus.Entry(ImageName, MenuTitle, LiveArguments, KernelArguments, Server));
+        stack.RemoveOrphans();
+
+        var entries = NetbootStack.Entries(output);
+        if (arch.HasBios)
+        {
+            foreach (var loader in NetbootConfig.PxelinuxLoaders) CopyHostFile(Path.Combine(PxelinuxDirectory, loader), output);
+            foreach (var module in NetbootConfig.SyslinuxModules) CopyHostFile(Path.Combine(SyslinuxModulesDirectory, module), output);
+            Write(output, NetbootConfig.PxelinuxConfig, NetbootStackMenus.Pxelinux(entries, MenuTimeoutSeconds));
+        }
+        if (arch.GrubEfiTarget is not null && arch.EfiBootFile is not null)
+        {
+            MakeGrubImage(arch, output);
+            Write(output, NetbootConfig.GrubConfig, NetbootStackMenus.Grub(entries, MenuTimeoutSeconds));
+        }
+        Write(output, NetbootConfig.IpxeScript, NetbootStackMenus.Ipxe(entries, Server, MenuTimeoutSeconds));
+
+        var size = modules.Sum(m => m.Size) / (1024 * 1024);
+        Log.LogMessage(MessageImportance.High, $"netboot [{Architecture}]: {output}/{NetbootStackMenus.Manifest(ImageName)}: {modules.Count} modules, {size} MiB; the folder's menus offer {string.Join(", ", entries.Select(e => e.Image))} ('dotnet build -t:Serve' serves it)");
+        High(nameof(Strings.StageFinished), "netboot", Architecture, (DateTime.UtcNow - started).TotalSeconds);
+    }
+
+    private void MakeGrubImage(DebianArchitecture arch, string dir)
+    {
+        var modules = Path.Combine(GrubDirectory.Length > 0 ? GrubDirectory : "/usr/lib/grub", arch.GrubEfiTarget!);
+        if (!Directory.Exists(modules)) throw new LiveImageException(nameof(Strings.MissingHostFile), modules, HostTools.PackageFor(modules));
+        var image = Path.Combine(dir, arch.EfiBootFile!.ToLowerInvariant());
+        var result = CreateRunner().Run(new ToolCommand("grub-mkimage",
+            ["-O", arch.GrubEfiTarget!, "-d", modules, "-o", image, "-p", NetbootConfig.GrubPrefix, .. NetbootConfig.GrubNetModules])
+            { LogPath = LogFile.Length > 0 ? LogFile : null });
+        if (result.ExitCode != 0) throw new LiveImageException(nameof(Strings.ToolFailed), "grub-mkimage", result.ExitCode, "netboot", result.TailText, result.LogPath);
     }
 
     private static void CopyHostFile(string path, string dir)

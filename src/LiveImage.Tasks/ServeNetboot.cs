@@ -61,7 +61,7 @@ public sealed class ServeNetboot : LiveImageTask
             {
                 Log.LogMessage(MessageImportance.High,
                     $"  try it: qemu-system-x86_64 -m 2048 -serial mon:stdio -netdev user,id=n0,tftp={directory},bootfile=pxelinux.0 -device virtio-net-pci,netdev=n0,bootindex=0"
-                    + (server.Port == 8080 ? "" : $"  (the netboot folder's fetch= names NetbootServer: build with -p:NetbootServer=10.0.2.2:{server.Port})"));
+                    + (server.Port == 8080 ? "" : $"  (the netboot folder's boot entries name NetbootServer: build with -p:NetbootServer=10.0.2.2:{server.Port})"));
             }
             var limit = Seconds > 0 ? TimeSpan.FromSeconds(Seconds) : Timeout.InfiniteTimeSpan;
             var cancelled = CancellationToken.WaitHandle.WaitOne(limit);

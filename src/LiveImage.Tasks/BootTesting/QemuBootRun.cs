@@ -201,6 +201,15 @@ internal sealed class QemuBootRun(QemuBootSettings settings, TaskLoggingHelper l
                 throw new LiveImageException(nameof(Strings.QemuFailed), exitCode, _s.ImageName, mode.Name, output, serialLog);
             }
 
+            if (QemuConsoleText.Find(QemuConsoleText.ModulesError(), text, 0) is not null)
+            {
+                WaitQuietly(console, TimeSpan.FromSeconds(2)); // the rest of the message and the rescue shell's prompt
+                var all = QemuConsoleText.Clean(console.Read());
+                var message = QemuConsoleText.ModulesError().Match(all).Value.Trim();
+                var resource = QemuConsoleText.ModuleCheckFailure().IsMatch(message) ? nameof(Strings.NetbootModuleCheckFailed) : nameof(Strings.NetbootModulesFailed);
+                throw new LiveImageException(resource, _s.ImageName, mode.Name, message, serialLog);
+            }
+
             var fatal = QemuConsoleText.Find(QemuConsoleText.FatalBootMessage(), text, 0) is not null;
             if (fatal || clock.Elapsed >= _s.BootTimeout)
             {

@@ -25,6 +25,9 @@ internal sealed record QemuBootSettings(
     /// <summary>The netboot folder the network modes boot (null: none was built).</summary>
     public string? NetbootDirectory { get; init; }
 
+    /// <summary>The image's name in a netboot folder of stacks (&lt;image&gt;.modules): its menu entry is the one booted.</summary>
+    public string NetbootImage { get; init; } = "";
+
     /// <summary>The EFI boot file in the netboot folder (netboot-uefi), e.g. bootx64.efi.</summary>
     public string? NetbootEfiFile { get; init; }
 

@@ -38,6 +38,14 @@ internal static partial class QemuConsoleText
     [GeneratedRegex(@"Kernel panic - not syncing|Unable to find a medium containing a live file system|\(initramfs\) ", RegexOptions.CultureInvariant)]
     public static partial Regex FatalBootMessage();
 
+    /// <summary>The SDK's initramfs script stopping the netboot of a stack (initramfs/9990-zz-liveimage-modules.sh): the whole line.</summary>
+    [GeneratedRegex(@"liveimage\.modules: error: [^\r\n]*", RegexOptions.CultureInvariant)]
+    public static partial Regex ModulesError();
+
+    /// <summary>Of those, a module that arrived and is not the one its manifest describes.</summary>
+    [GeneratedRegex(@"failed its check|the manifest expects", RegexOptions.CultureInvariant)]
+    public static partial Regex ModuleCheckFailure();
+
     /// <summary>What the network boot loaders print on the serial console before loading the kernel (pxelinux, GRUB).</summary>
     [GeneratedRegex(@"PXELINUX \d|GNU GRUB|Welcome to GRUB", RegexOptions.CultureInvariant)]
     public static partial Regex NetworkLoaderBanner();

@@ -34,7 +34,8 @@ internal static class QemuNetbootStaging
 
     /// <summary>
     /// The TFTP root qemu serves: links to the netboot folder's files, with the boot loader
-    /// configurations pointing fetch= at the test's HTTP server instead of NetbootServer.
+    /// configurations pointing fetch= (liveimage.modules= for a stack) at the test's HTTP server instead of
+    /// NetbootServer, and, in a folder of stacks, the image's own entry as the default.
     /// Returns the directory and the boot file the firmware asks DHCP for.
     /// </summary>
     public static (string Directory, string BootFile) StageTftp(QemuBootSettings _s, QemuBootMode mode, string temp, int port)
@@ -43,7 +44,12 @@ internal static class QemuNetbootStaging
         var (bootFile, config) = mode.Firmware == QemuFirmware.Uefi
             ? (_s.NetbootEfiFile ?? "", NetbootConfig.GrubConfig)
             : ("pxelinux.0", NetbootConfig.PxelinuxConfig);
-        foreach (var required in new[] { bootFile, config, NetbootConfig.Kernel, NetbootConfig.Initrd, NetbootConfig.Squashfs })
+        var image = _s.NetbootImage;
+        var stack = image.Length > 0 && File.Exists(Path.Combine(folder, NetbootStackMenus.Manifest(image)));
+        string[] files = stack
+            ? [NetbootStackMenus.Kernel(image), NetbootStackMenus.Initrd(image), NetbootStackMenus.Manifest(image)]
+            : [NetbootConfig.Kernel, NetbootConfig.Initrd, NetbootConfig.Squashfs];
+        foreach (var required in new[] { bootFile, config }.Concat(files))
         {
             if (required.Length == 0 || !File.Exists(Path.Combine(folder, required)))
                 throw new LiveImageException(nameof(Strings.NetbootMissing), mode.Name + $" ({Path.Combine(folder, required)} is missing)");
@@ -53,12 +59,13 @@ internal static class QemuNetbootStaging
         foreach (var file in Directory.EnumerateFiles(folder, "*", SearchOption.AllDirectories))
         {
             var relative = Path.GetRelativePath(folder, file);
-            if (relative == NetbootConfig.Squashfs) continue; // over HTTP only
+            if (relative.EndsWith(".squashfs", StringComparison.Ordinal) || relative.EndsWith(NetbootManifest.Extension, StringComparison.Ordinal)) continue; // over HTTP only
             var target = Path.Combine(tftp, relative);
             if (relative is NetbootConfig.PxelinuxConfig or NetbootConfig.GrubConfig or NetbootConfig.IpxeScript)
             {
                 Directory.CreateDirectory(Path.GetDirectoryName(target)!);
-                File.WriteAllText(target, NetbootConfig.WithServer(File.ReadAllText(file), server));
+                var text = NetbootConfig.WithServer(File.ReadAllText(file), server);
+                File.WriteAllText(target, stack ? NetbootStackMenus.WithDefault(text, image) : text);
             }
             else
             {

@@ -111,16 +111,16 @@ internal static partial class NetbootConfig
     public static bool IsValidServer(string? server) => server is not null && ServerPattern().IsMatch(server);
 
     /// <summary>
-    /// The same configuration text with every <c>fetch=</c> URL pointing at <paramref name="server"/>
+    /// The same configuration text with every <c>fetch=</c> (and <c>liveimage.modules=</c>) URL pointing at <paramref name="server"/>
     /// (the boot test serves the folder on a port of its own).
     /// </summary>
     public static string WithServer(string text, string server) =>
-        FetchUrl().Replace(text, "fetch=http://" + server + "/");
+        FetchUrl().Replace(text, m => m.Groups[1].Value + "=http://" + server + "/");
 
     [GeneratedRegex(@"^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*|\[[0-9A-Fa-f:.]+\])(?::(?:6553[0-5]|655[0-2]\d|65[0-4]\d{2}|6[0-4]\d{3}|[1-5]\d{4}|[1-9]\d{0,3}))?$", RegexOptions.CultureInvariant)]
     private static partial Regex ServerPattern();
 
-    [GeneratedRegex(@"fetch=https?://[^/\s]+/", RegexOptions.CultureInvariant)]
+    [GeneratedRegex(@"(fetch|liveimage\.modules)=https?://[^/\s]+/", RegexOptions.CultureInvariant)]
     private static partial Regex FetchUrl();
 
     private static string Join(params string[] parts) => string.Join(' ', parts.Where(p => p.Length > 0));
