@@ -16,7 +16,14 @@ internal sealed record QemuLaunch(
     string FirmwareVarsCopy,
     string? TftpDirectory = null,
     string? BootFile = null,
-    string? QmpSocket = null);
+    string? QmpSocket = null)
+{
+    /// <summary>The USB stick is written to (no snapshot): a disk image whose persistence partition must keep what the guest writes.</summary>
+    public bool Writable { get; init; }
+
+    /// <summary>A raw disk image attached as a second, writable virtio disk; null: none.</summary>
+    public string? ExtraDisk { get; init; }
+}
 
 /// <summary>
 /// Builds the qemu argument list for one boot: the only place that maps a boot mode to qemu options.
@@ -31,6 +38,9 @@ internal static class QemuCommandLine
 {
     /// <summary>The drive id of the ISO inside qemu.</summary>
     public const string DriveId = "live";
+
+    /// <summary>The drive id of the extra disk (BootTestExtraDisk) inside qemu.</summary>
+    public const string ExtraDriveId = "extra";
 
     /// <summary>The user-network backend's id inside qemu (network modes).</summary>
     public const string NetworkId = "net0";
@@ -79,7 +89,7 @@ internal static class QemuCommandLine
             case QemuMedium.UsbStick:
                 args.AddRange(m.UsbControllerArguments);
                 args.AddRange([
-                    "-drive", $"if=none,id={DriveId},format=raw,snapshot=on,file={iso}",
+                    "-drive", $"if=none,id={DriveId},format=raw,{(launch.Writable ? "" : "snapshot=on,")}file={iso}",
                     "-device", $"usb-storage,bus={m.UsbBus},drive={DriveId},bootindex=0",
                 ]);
                 break;
@@ -94,6 +104,8 @@ internal static class QemuCommandLine
             default:
                 throw new ArgumentOutOfRangeException(nameof(launch), launch.Mode.Medium, "unknown medium");
         }
+        if (launch.ExtraDisk is not null)
+            args.AddRange(["-drive", $"if=none,id={ExtraDriveId},format=raw,file={Escape(launch.ExtraDisk)}", "-device", $"virtio-blk-pci,drive={ExtraDriveId}"]);
         return args;
     }
 
