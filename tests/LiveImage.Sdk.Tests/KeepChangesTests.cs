@@ -9,9 +9,11 @@ namespace LiveImage.Sdk.Tests;
 /// boots and the default entry ignores the partition; liveimage-save-module writes the changes of a
 /// running system to a disk qemu gives the guest (an ext4 image made on the host, read back with
 /// debugfs: nothing is mounted on the host), and that module, added as a LiveModule, reruns only the ISO
-/// stage and is there at the next boot. Four boots, each with a purpose of its own.
+/// stage and is there at the next boot. Four boots, each with a purpose of its own: about 13 minutes on a
+/// quiet machine (four TCG boots and a packages-stage rebuild), so it is in the slow category.
 /// </summary>
 [Collection(MinimalImageCollection.Name)]
+[Trait("Category", "Slow")]
 public sealed partial class KeepChangesTests(MinimalImageFixture image, ITestOutputHelper output)
 {
     private const string ChecksStart = "<!--checks-->";
@@ -33,13 +35,14 @@ public sealed partial class KeepChangesTests(MinimalImageFixture image, ITestOut
     private BuildResult Boot(string copy, string what, params string[] properties)
     {
         var clock = Stopwatch.StartNew();
-        var boot = image.Workspace.Build(copy, output, ["-t:BootTest", .. properties]);
+        // a TCG boot of a USB disk on a busy machine can take over ten minutes to its login prompt
+        var boot = image.Workspace.Build(copy, output, ["-t:BootTest", "-p:BootTestTimeout=1200", .. properties]);
         output.WriteLine($"boot '{what}': {clock.Elapsed.TotalSeconds:0} s");
         Assert.True(boot.Succeeded, $"boot '{what}' failed; its output is above");
         return boot;
     }
 
-    [Fact]
+    [SlowFact]
     public void PersistenceKeepsAFileOnlyWithItsEntryAndASavedModuleStackedOnTheImageBringsTheChangesBack()
     {
         var total = Stopwatch.StartNew();
