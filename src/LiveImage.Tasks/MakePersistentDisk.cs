@@ -70,7 +70,9 @@ public sealed class MakePersistentDisk : StageTask
         using var stream = new FileStream(disk, FileMode.Open, FileAccess.ReadWrite);
         var sector = new byte[MbrPartitionTable.SectorSize];
         stream.ReadExactly(sector);
-        var slot = MbrPartitionTable.HasSignature(sector) ? MbrPartitionTable.FreeSlot(sector) : null;
+        // a protective 0xEE entry (an ISO without isolinux's MBR, e.g. arm64's) makes Linux read the GPT instead, which would not show the partition
+        var slot = MbrPartitionTable.HasSignature(sector) && MbrPartitionTable.Read(sector).All(p => p.Type != MbrPartitionTable.GptProtective)
+            ? MbrPartitionTable.FreeSlot(sector) : null;
         if (slot is null) throw new LiveImageException(nameof(Strings.IsoHasNoFreePartitionSlot), disk);
         var used = MbrPartitionTable.Read(sector).Select(p => p.EndSector * MbrPartitionTable.SectorSize).Append(stream.Length).Max();
         var start = (used + MiB - 1) / MiB * MiB;

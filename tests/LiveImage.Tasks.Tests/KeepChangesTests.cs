@@ -127,14 +127,19 @@ public sealed class KeepChangesTests
     }
 
     [Fact]
-    public void A_file_without_a_partition_table_is_LIVE4040()
+    public void A_file_without_a_partition_table_or_with_a_protective_one_is_LIVE4040()
     {
         using var dir = new TempDirectory();
-        var disk = dir.File("plain.iso", new string('x', 4096));
+        var plain = dir.File("plain.iso", new string('x', 4096));
+        var protective = Path.Combine(dir.Path, "gpt.iso");
+        var sector = new byte[4096];
+        MbrPartitionTable.Write(sector, new MbrPartition(1, MbrPartitionTable.GptProtective, 1, 7));
+        sector[510] = 0x55;
+        sector[511] = 0xAA;
+        File.WriteAllBytes(protective, sector);
 
-        var e = Assert.Throws<LiveImageException>(() => MakePersistentDisk.AddPartition(disk, 8L * 1024 * 1024));
-
-        Assert.StartsWith("LIVE4040", e.Message);
+        foreach (var disk in new[] { plain, protective })
+            Assert.StartsWith("LIVE4040", Assert.Throws<LiveImageException>(() => MakePersistentDisk.AddPartition(disk, 8L * 1024 * 1024)).Message);
     }
 
     [Fact]

@@ -17,6 +17,8 @@ internal sealed record MbrPartition(int Slot, byte Type, long StartSector, long 
 internal static class MbrPartitionTable
 {
     public const int SectorSize = 512;
+    /// <summary>The type of a protective MBR's entry: the disk is GPT-partitioned.</summary>
+    public const byte GptProtective = 0xEE;
     private const int TableOffset = 446;
     private const int EntrySize = 16;
 
