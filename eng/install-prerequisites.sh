@@ -16,6 +16,7 @@ packages=(
   grub-efi-ia32-bin ovmf-ia32       # i386 UEFI boot image and boot tests (arm64/armhf GRUB comes from the image's archive)
   qemu-system-arm qemu-efi-aarch64  # arm64 boot tests (AAVMF firmware)
   rsync                             # images built on a base image: their changes against the base
+  e2fsprogs                         # -t:PersistentDisk: mkfs.ext4 -d (tests: debugfs reads a guest's disk back)
   gnupg apt-utils dpkg-dev          # tests only: a signed local archive for the AptSource test
   initramfs-tools-core cpio         # tests only: lsinitramfs and cpio read the netboot initrd and its added script
 )

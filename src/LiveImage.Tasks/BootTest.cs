@@ -105,6 +105,18 @@ public sealed class BootTest : LiveImageTask
     /// </summary>
     public ITaskItem[] MenuEntries { get; set; } = [];
 
+    /// <summary>
+    /// A disk image booted instead of the ISO, and written to (no snapshot): a PersistentDisk's image, whose
+    /// persistence partition keeps what the guest writes from one boot test to the next. Boot it in the USB modes.
+    /// </summary>
+    public string DiskImage { get; set; } = "";
+
+    /// <summary>A raw disk image attached as a second, writable virtio disk (/dev/vda in the guest), e.g. to save a module to.</summary>
+    public string ExtraDisk { get; set; } = "";
+
+    /// <summary>The label of the boot menu entry to boot (live, failsafe, toram, persistence, a BootMenuEntry's); empty: the default. BIOS modes only.</summary>
+    public string MenuEntry { get; set; } = "";
+
     /// <summary>UEFI firmware code; empty means the architecture's default (amd64: /usr/share/OVMF/OVMF_CODE_4M.fd).</summary>
     public string OvmfCode { get; set; } = "";
 
@@ -129,6 +141,14 @@ public sealed class BootTest : LiveImageTask
         var modes = WithMenuEntries(QemuBootMode.ParseList(Modes, machine, netbootAvailable));
         var accelerator = QemuAccelerator.ParseRequest(Accelerator)
             ?? throw new LiveImageException(nameof(Strings.UnknownAccelerator), Accelerator, string.Join(", ", QemuAccelerator.Requests));
+        if (DiskImage.Length > 0)
+        {
+            if (!File.Exists(DiskImage)) throw new LiveImageException(nameof(Strings.BootTestDiskMissing), "BootTestDiskImage", DiskImage);
+            IsoPath = DiskImage;
+        }
+        if (ExtraDisk.Length > 0 && !File.Exists(ExtraDisk)) throw new LiveImageException(nameof(Strings.BootTestDiskMissing), "BootTestExtraDisk", ExtraDisk);
+        if (MenuEntry.Length > 0 && modes.FirstOrDefault(m => m.Firmware != QemuFirmware.Bios) is { } notBios)
+            throw new LiveImageException(nameof(Strings.BootMenuEntryNeedsBios), MenuEntry, notBios.Name);
         if (modes.Any(m => !m.IsNetwork) && !File.Exists(IsoPath)) throw new FileNotFoundException($"The ISO '{IsoPath}' does not exist.", IsoPath);
 
         var qemu = HostTools.Find(machine.Program)
@@ -167,6 +187,9 @@ public sealed class BootTest : LiveImageTask
             BuildMirror = BuildMirror.Trim(),
             AllowedFailedUnits = AllowedFailedUnits.Select(u => u.Trim()).Where(u => u.Length > 0).ToArray(),
             Screenshots = Screenshots,
+            MenuEntry = MenuEntry.Trim(),
+            DiskWritable = DiskImage.Length > 0,
+            ExtraDisk = ExtraDisk.Length > 0 ? Path.GetFullPath(ExtraDisk) : null,
         };
 
         var run = new QemuBootRun(settings, Log, CancellationToken);

@@ -5,7 +5,7 @@ namespace LiveImage.Tasks;
 
 /// <summary>
 /// Copies IncludeFile items into the image (live-build's includes.chroot), keeping their
-/// modes; owned by root unless Owner metadata says otherwise. The destination is the
+/// modes (or the Mode metadata's); owned by root unless Owner metadata says otherwise. The destination is the
 /// Destination metadata, else the item's path below its glob's base (RecursiveDir).
 /// </summary>
 public sealed class CopyIncludeFiles : RootfsStageTask
@@ -19,7 +19,7 @@ public sealed class CopyIncludeFiles : RootfsStageTask
         // a manifest of source, destination, owner lines read by the copying shell in the namespace
         var manifest = Path.Combine(Path.GetFullPath(ScratchDirectory), "includes.manifest");
         Directory.CreateDirectory(Path.GetDirectoryName(manifest)!);
-        File.WriteAllLines(manifest, Files.Select(f => $"{f.GetMetadata("FullPath")}\t{Destination(f)}\t{Owner(f)}"));
+        File.WriteAllLines(manifest, Files.Select(f => $"{f.GetMetadata("FullPath")}\t{Destination(f)}\t{Owner(f)}\t{f.GetMetadata("Mode")}"));
         var env = new Dictionary<string, string> { ["LIVEIMAGE_MANIFEST"] = manifest };
         RunChecked(Namespace(system: false).OnHost(["/bin/sh", "-c", Script], LogFile, env), "copy include files");
     }
@@ -38,11 +38,12 @@ public sealed class CopyIncludeFiles : RootfsStageTask
     private const string Script = """
         set -eu
         tab=$(printf '\t')
-        while IFS=$tab read -r src dest owner; do
+        while IFS=$tab read -r src dest owner mode; do
             target="$LIVEIMAGE_ROOT$dest"
             mkdir -p "$(dirname "$target")"
             cp --preserve=mode,timestamps --no-dereference "$src" "$target"
             chown -h "$owner" "$target"
+            if [ -n "$mode" ]; then chmod "$mode" "$target"; fi
             echo "included $dest"
         done < "$LIVEIMAGE_MANIFEST"
         """;

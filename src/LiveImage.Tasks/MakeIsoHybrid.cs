@@ -32,6 +32,10 @@ public sealed class MakeIsoHybrid : StageTask
     public ITaskItem[] MenuEntries { get; set; } = [];
     /// <summary>The installed-package list, shipped as live/filesystem.packages as live-build does.</summary>
     public string PackageManifest { get; set; } = "";
+    /// <summary>Prebuilt modules (LiveModule items) stacked on top of the image's own, in this order.</summary>
+    public ITaskItem[] TopModules { get; set; } = [];
+    /// <summary>Where the names of the modules stacked on top last time are kept (so a removed one leaves live/); empty: none are stacked.</summary>
+    public string TopModulesRecord { get; set; } = "";
     /// <summary>A device tree already staged on the medium (/dtb/&lt;Dtb&gt;) that GRUB loads with 'devicetree'; empty for none.</summary>
     public string DeviceTree { get; set; } = "";
     /// <summary>Files copied into the ISO tree (Destination metadata, else their path below the glob's base), live-build's includes.binary.</summary>
@@ -74,6 +78,12 @@ public sealed class MakeIsoHybrid : StageTask
         if (File.Exists(LogFile)) File.Delete(LogFile);
         if (PackageManifest.Length > 0 && File.Exists(PackageManifest))
             File.Copy(PackageManifest, Path.Combine(staging, "live", "filesystem.packages"), overwrite: true);
+        if (TopModulesRecord.Length > 0)
+        {
+            var stack = Iso.TopModules.Stack(Path.Combine(staging, "live"),
+                TopModules.Select(m => new TopModule(m.GetMetadata("FullPath"), Path.GetFileName(m.GetMetadata("FullPath")))).ToList(), TopModulesRecord);
+            if (TopModules.Length > 0) Log.LogMessage(MessageImportance.High, $"iso [{Architecture}]: modules, bottom first: {string.Join(", ", stack)}");
+        }
         var id = SourceDateEpoch.Length > 0 ? ReproducibleId(staging) : Guid.NewGuid().ToString("N");
         WriteDiskInfo(staging, id);
         var custom = MenuEntries.Select(e => new BootEntry(e.ItemSpec, e.GetMetadata("Title") is { Length: > 0 } t ? t : e.ItemSpec, e.GetMetadata("KernelArguments")));

@@ -84,13 +84,19 @@ internal sealed class QemuBootRun(QemuBootSettings settings, TaskLoggingHelper l
                 }
                 var args = QemuCommandLine.Build(new QemuLaunch(
                     _s.Machine, mode, accel, _s.IsoPath.Length > 0 ? Path.GetFullPath(_s.IsoPath) : "", _s.MemoryMiB, _s.Cpus, _s.FirmwareCode, varsCopy,
-                    tftp, bootFile, _s.Screenshots ? qmpSocket : null));
+                    tftp, bootFile, _s.Screenshots ? qmpSocket : null)
+                    { Writable = _s.DiskWritable, ExtraDisk = _s.ExtraDisk });
                 log.LogMessage(MessageImportance.Normal, new ToolCommand(_s.QemuPath, args).Display);
 
                 var clock = Stopwatch.StartNew();
                 using var qemu = QemuProcess.Start(_s.SetprivPath, _s.QemuPath, args, serialLog, qemuLog);
                 try
                 {
+                    if (_s.MenuEntry.Length > 0 && QemuMenuChoice.Choose(qemu, _s.MenuEntry, _s, mode, accel, probeKvm, serialLog, cancellation) is { } menuKvmFailure)
+                    {
+                        accel = QemuKvmFallback.FallBack(qemu, menuKvmFailure, log);
+                        continue;
+                    }
                     var kvmFailure = WaitForLoginPrompt(qemu, clock, mode, accel, probeKvm, serialLog, out var position);
                     if (kvmFailure is not null)
                     {

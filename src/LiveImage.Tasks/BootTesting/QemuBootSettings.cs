@@ -47,6 +47,15 @@ internal sealed record QemuBootSettings(
     /// <summary>Failed units (names or globs) that do not fail the boot.</summary>
     public IReadOnlyList<string> AllowedFailedUnits { get; init; } = [];
 
+    /// <summary>The label of the boot menu entry to boot instead of the default (BIOS modes); empty: the default.</summary>
+    public string MenuEntry { get; init; } = "";
+
+    /// <summary>The image is a disk image the guest writes to (a PersistentDisk's, for its persistence partition): the USB modes attach it without a snapshot.</summary>
+    public bool DiskWritable { get; init; }
+
+    /// <summary>A raw disk image attached as a second, writable disk (virtio, /dev/vda in the guest); null: none.</summary>
+    public string? ExtraDisk { get; init; }
+
     /// <summary>Take a screenshot before qemu is stopped.</summary>
     public bool Screenshots { get; init; } = true;
 

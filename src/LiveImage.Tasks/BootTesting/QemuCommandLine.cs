@@ -20,6 +20,12 @@ internal sealed record QemuLaunch(
 {
     /// <summary>For a user at the console (RunImage): a window when there is a display, Ctrl+C ends qemu, a network card.</summary>
     public QemuInteractive? Interactive { get; init; }
+
+    /// <summary>The USB stick is written to (no snapshot): a disk image whose persistence partition must keep what the guest writes.</summary>
+    public bool Writable { get; init; }
+
+    /// <summary>A raw disk image attached as a second, writable virtio disk; null: none.</summary>
+    public string? ExtraDisk { get; init; }
 }
 
 /// <summary>How a boot for a user differs from the boot test's: it has a window or not, and a network.</summary>
@@ -39,6 +45,9 @@ internal static class QemuCommandLine
 {
     /// <summary>The drive id of the ISO inside qemu.</summary>
     public const string DriveId = "live";
+
+    /// <summary>The drive id of the extra disk (BootTestExtraDisk) inside qemu.</summary>
+    public const string ExtraDriveId = "extra";
 
     /// <summary>The user-network backend's id inside qemu (network modes).</summary>
     public const string NetworkId = "net0";
@@ -92,7 +101,7 @@ internal static class QemuCommandLine
             case QemuMedium.UsbStick:
                 args.AddRange(m.UsbControllerArguments);
                 args.AddRange([
-                    "-drive", $"if=none,id={DriveId},format=raw,snapshot=on,file={iso}",
+                    "-drive", $"if=none,id={DriveId},format=raw,{(launch.Writable ? "" : "snapshot=on,")}file={iso}",
                     "-device", $"usb-storage,bus={m.UsbBus},drive={DriveId},bootindex=0",
                 ]);
                 break;
@@ -107,6 +116,8 @@ internal static class QemuCommandLine
             default:
                 throw new ArgumentOutOfRangeException(nameof(launch), launch.Mode.Medium, "unknown medium");
         }
+        if (launch.ExtraDisk is not null)
+            args.AddRange(["-drive", $"if=none,id={ExtraDriveId},format=raw,file={Escape(launch.ExtraDisk)}", "-device", $"virtio-blk-pci,drive={ExtraDriveId}"]);
         return args;
     }
 

@@ -13,6 +13,7 @@ internal static class HostTools
         ["rsync"] = "rsync",
         ["grub-mkimage"] = "grub-common",
         ["mkfs.vfat"] = "dosfstools",
+        ["mkfs.ext4"] = "e2fsprogs",
         ["mmd"] = "mtools",
         ["mcopy"] = "mtools",
         ["unshare"] = "util-linux",
