@@ -56,6 +56,9 @@ public sealed class ConfigureRootfs : RootfsStageTask
         # no daemon may start while the image is built; the finalize stage removes this
         printf '#!/bin/sh\n# LiveImage.Sdk: daemons are blocked while the image is built\nexit 101\n' > /usr/sbin/policy-rc.d
         chmod 755 /usr/sbin/policy-rc.d
+        # a base image's first-boot preset ('disable *') would keep this image's packages from enabling their
+        # services (deb-systemd-helper follows presets); the finalize stage writes it again
+        rm -f /etc/systemd/system-preset/00-liveimage-first-boot.preset
         if [ -n "$LIVEIMAGE_USER" ]; then
             groups=
             if [ -n "$LIVEIMAGE_SUDO" ]; then

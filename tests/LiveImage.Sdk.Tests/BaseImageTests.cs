@@ -46,10 +46,11 @@ public sealed class BaseImageTests(MinimalImageFixture image, ITestOutputHelper 
     public void AChainBuildsModulesOfItsOwnChangesBootsStackedAndRebuildsOnlyAboveAnEdit()
     {
         var baseDir = image.CopyOfBuiltImage("modular-base");
-        var console = Level("console", "../modular-base/debian-live-minimal.liveproj", """<Package Include="tmux" Recommends="false" />""",
+        var console = Level("console", "../modular-base/debian-live-minimal.liveproj", """<Package Include="tmux;cron" Recommends="false" />""",
             "echo console > \"$1/etc/console-level\"\nrm -f \"$1/etc/motd\"");
         var top = Level("top", "../console/console.liveproj", """
                 <BootCheck Include="tmux" Command="command -v tmux" />
+                <BootCheck Include="a level's service runs" Command="systemctl is-active cron" Expect="active" />
                 <BootCheck Include="console file" Command="cat /etc/console-level" Expect="console" />
                 <BootCheck Include="motd removed by the console level" Command="test ! -e /etc/motd" />
                 <BootCheck Include="top file" Command="cat /etc/top-level" Expect="top-1" />
@@ -72,6 +73,8 @@ public sealed class BaseImageTests(MinimalImageFixture image, ITestOutputHelper 
         Assert.True(code == 0, listing);
         Assert.Contains("squashfs-root/usr/bin/tmux", listing);
         Assert.Contains("squashfs-root/etc/console-level", listing);
+        // the base's first-boot preset ('disable *') must not keep a level's packages from enabling their services
+        Assert.Contains("squashfs-root/etc/systemd/system/multi-user.target.wants/cron.service", listing);
         Assert.Matches(new Regex(@"^c--------- root/root\s+0,\s+0 .* squashfs-root/etc/motd$", RegexOptions.Multiline), listing);
         Assert.DoesNotContain("squashfs-root/usr/bin/less", listing);
         Assert.True(new FileInfo(Path.Combine(Live(top), modules[1])).Length < new FileInfo(baseSquashfs).Length / 20, "the console module is not just its own changes");
