@@ -25,11 +25,11 @@ public sealed partial class TerminalLoggerTests(MinimalImageFixture image, ITest
         Assert.Contains("debian-live-minimal amd64 LiveImageSquash", text);
         // the end names the ISO
         Assert.Matches(@"debian-live-minimal amd64 succeeded \([0-9.]+s\) → .*bin/Release/amd64/debian-live-minimal-1\.0\.0-amd64\.iso", text);
-        // stage lines and mksquashfs's progress, a line per tenth
+        // stage lines and mksquashfs's progress: at most a line per tenth (a quick run may print only its end)
         Assert.Contains("squash [amd64]: runs because", text);
         Assert.Contains("iso [amd64]: done in", text);
         Assert.Contains("squash [amd64]: compressing 100%", text);
-        Assert.InRange(Regex.Matches(text, @"squash \[amd64\]: compressing \d+%").Count, 2, 11);
+        Assert.InRange(Regex.Matches(text, @"squash \[amd64\]: compressing \d+%").Count, 1, 11);
     }
 
     [GeneratedRegex(@"\x1b(\[[0-9;?]*[A-Za-z]|\][^\x1b\x07]*(\x1b\\|\x07))")]
