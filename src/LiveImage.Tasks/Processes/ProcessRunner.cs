@@ -136,38 +136,26 @@ internal sealed class ProcessRunner(TaskLoggingHelper? log, CancellationToken ca
     /// Starts a command with its standard input, output and error redirected and returns at once;
     /// the caller reads the output and ends the child (a guard, qemu).
     /// </summary>
-    public static Process StartChild(ToolCommand command)
-    {
-        var psi = new ProcessStartInfo(command.FileName)
+    public static Process StartChild(ToolCommand command) =>
+        Start(command, new ProcessStartInfo(command.FileName)
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             RedirectStandardInput = true,
             UseShellExecute = false,
-        };
-        foreach (var a in command.Arguments) psi.ArgumentList.Add(a);
-        foreach (var (k, v) in command.Environment) psi.Environment[k] = v;
-        var process = new Process { StartInfo = psi };
-        try
-        {
-            process.Start();
-        }
-        catch (System.ComponentModel.Win32Exception)
-        {
-            process.Dispose();
-            throw new LiveImageException(nameof(Strings.MissingTool), command.FileName, HostTools.PackageFor(command.FileName));
-        }
-        return process;
-    }
+        });
 
     /// <summary>
     /// Starts a command on the user's terminal: it reads the build's standard input and writes to its
     /// standard output directly (a shell, a guest's console); only standard error comes back through a
     /// pipe when <paramref name="captureError"/>, for the caller to watch and pass on.
     /// </summary>
-    public static Process StartOnTerminal(ToolCommand command, bool captureError = false)
+    public static Process StartOnTerminal(ToolCommand command, bool captureError = false) =>
+        Start(command, new ProcessStartInfo(command.FileName) { UseShellExecute = false, RedirectStandardError = captureError });
+
+    /// <summary>Starts <paramref name="command"/> as <paramref name="psi"/> says; a missing program is LIVE2002 naming its package.</summary>
+    private static Process Start(ToolCommand command, ProcessStartInfo psi)
     {
-        var psi = new ProcessStartInfo(command.FileName) { UseShellExecute = false, RedirectStandardError = captureError };
         foreach (var a in command.Arguments) psi.ArgumentList.Add(a);
         foreach (var (k, v) in command.Environment) psi.Environment[k] = v;
         var process = new Process { StartInfo = psi };
