@@ -28,8 +28,8 @@ public sealed class EnvironmentFaultTests(MinimalImageFixture image, ITestOutput
             mount -o loop "$disk" "$small"
             mkdir -p "$small/layers"
             for l in $layers; do mkdir "$small/layers/$l"; mount --bind "$obj/layers/$l" "$small/layers/$l"; done
-            # the stamps say the kept layers are built; without kept layers, every stage runs
-            if [ -n "$layers" ]; then cp -a "$obj"/*.stamp "$obj"/*.inputs.* "$small/"; cp -a "$obj"/configure.password "$small/" 2>/dev/null || true; fi
+            # the stamps (and the stages' other outputs) say the kept layers are built; without kept layers, every stage runs
+            if [ -n "$layers" ]; then cp -a "$obj"/*.stamp "$obj"/*.inputs.* "$small/"; for f in configure.password source-date-epoch packages.bom; do cp -a "$obj/$f" "$small/" 2>/dev/null || true; done; fi
             mount --rbind "$small" "$obj"
             exec "$@"
             """;

@@ -197,12 +197,15 @@ public sealed class NetbootImageTests(MinimalImageFixture image, ITestOutputHelp
         Assert.Equal(new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G' }, png[..4]);
 
         var junit = XDocument.Load(Path.Combine(boot.LogDirectory, "junit.xml"));
-        var testcase = Assert.Single(junit.Descendants("testcase"));
-        Assert.Equal("netboot", testcase.Attribute("name")!.Value);
-        var failure = Assert.Single(testcase.Elements("failure"));
+        // a test case for the mode (with the logs attached), one per check: only the failing check's fails
+        var cases = junit.Descendants("testcase").ToList();
+        var mode = Assert.Single(cases, c => c.Attribute("name")!.Value == "netboot");
+        Assert.Contains("[[ATTACHMENT|" + serialLog + "]]", mode.Element("system-out")!.Value);
+        var failed = Assert.Single(cases, c => c.Elements("failure").Any());
+        Assert.Equal($"netboot: {FailingCheck}", failed.Attribute("name")!.Value);
+        var failure = Assert.Single(failed.Elements("failure"));
         Assert.Equal("LIVE5003", failure.Attribute("type")!.Value);
         Assert.StartsWith($"LIVE5003: Boot check '{FailingCheck}' failed", failure.Attribute("message")!.Value);
-        Assert.Contains("[[ATTACHMENT|" + serialLog + "]]", testcase.Element("system-out")!.Value);
 
         // qemu and the HTTP server are gone, the port is free, the temporary TFTP root removed
         Assert.Empty(Tools.ProcessesMentioning(boot.LogDirectory));
