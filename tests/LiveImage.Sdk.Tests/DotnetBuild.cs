@@ -63,7 +63,8 @@ internal sealed class Workspace
     /// </summary>
     public Process Start(string projectDirectory, string[] wrapper, string[] dotnetArguments, IReadOnlyDictionary<string, string?>? environment = null, bool input = false)
     {
-        var psi = new ProcessStartInfo(wrapper.Length > 0 ? wrapper[0] : "dotnet")
+        // env execs the rest: SIGINT as a terminal's Ctrl+C sends it, even when this test run was started with it ignored (nohup &)
+        var psi = new ProcessStartInfo("env")
         {
             WorkingDirectory = projectDirectory,
             RedirectStandardOutput = true,
@@ -71,7 +72,7 @@ internal sealed class Workspace
             RedirectStandardInput = input,
             UseShellExecute = false,
         };
-        var all = wrapper.Length > 0 ? wrapper.Skip(1).Append("dotnet").Concat(dotnetArguments) : dotnetArguments;
+        var all = new[] { "--default-signal=INT" }.Concat(wrapper).Append("dotnet").Concat(dotnetArguments);
         foreach (var a in all) psi.ArgumentList.Add(a);
         // the test host's own MSBuild context must not leak into the child build
         foreach (var key in psi.Environment.Keys.Where(k => k.StartsWith("MSBuild", StringComparison.OrdinalIgnoreCase)).ToList()) psi.Environment.Remove(key);
