@@ -5,18 +5,10 @@
 # live-build's 'lb build' of the same image when live-build is installed. Each figure is
 # printed with its ratio to our cold Release build. Run as root from the repository.
 set -euo pipefail
-repo=$(cd "$(dirname "$0")/.." && pwd)
-work=$(mktemp -d /var/tmp/liveimage-bench.XXXXXX)
-trap 'rm -rf "$work"' EXIT
-export MSBUILDDISABLENODEREUSE=1 DOTNET_CLI_USE_MSBUILD_SERVER=0
-dotnet build -c Release "$repo/src/LiveImage.Sdk" -nologo -v:q > /dev/null
-cp -r "$repo/samples/." "$work/"
-rm -rf "$work/debian-live-minimal/obj" "$work/debian-live-minimal/bin"
-sed -i "s|\.\./artifacts/|$repo/artifacts/|" "$work/nuget.config"
+source "$(dirname "$0")/workspace.sh"
 cd "$work/debian-live-minimal"
 
 declare -A t
-seconds() { local s=$(date +%s.%N); "$@" > "$work/last.log" 2>&1 || { tail -30 "$work/last.log"; exit 1; }; echo "$(date +%s.%N) - $s" | bc; }
 build() { dotnet build -nologo -tl:off "$@"; }
 
 t[cold]=$(seconds build -c Release)

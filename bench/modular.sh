@@ -5,17 +5,9 @@
 # All builds share the package cache, warmed by the first. Targets: console on essential <= 0.3 x
 # flat cold, hook edit <= 0.1 x flat cold. Run as root from the repository.
 set -euo pipefail
-repo=$(cd "$(dirname "$0")/.." && pwd)
-work=$(mktemp -d /var/tmp/liveimage-bench.XXXXXX)
-trap 'rm -rf "$work"' EXIT
-export MSBUILDDISABLENODEREUSE=1 DOTNET_CLI_USE_MSBUILD_SERVER=0
-dotnet build -c Release "$repo/src/LiveImage.Sdk" -nologo -v:q > /dev/null
-cp -r "$repo/samples/." "$work/"
-rm -rf "$work"/modular/*/obj "$work"/modular/*/bin
-sed -i "s|\.\./artifacts/|$repo/artifacts/|" "$work/nuget.config"
+source "$(dirname "$0")/workspace.sh"
 
 declare -A t
-seconds() { local s=$(date +%s.%N); "$@" > "$work/last.log" 2>&1 || { tail -30 "$work/last.log"; exit 1; }; echo "$(date +%s.%N) - $s" | bc; }
 build() { dotnet build -nologo -tl:off "$@"; }
 
 t[base_and_essential]=$(seconds build "$work/modular/essential/essential.liveproj")
