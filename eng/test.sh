@@ -15,8 +15,13 @@ cd "$(dirname "$0")/.."
 results=artifacts/test-results
 rm -rf "$results"
 rc=0
+# Build (and pack the SDK the tests build against) before any test runs: 'dotnet test' of a solution starts
+# a test assembly as soon as its own build ends, which may be before the SDK project's pack has written the feed.
 for project in "${projects[@]}"; do
-  dotnet test "$project" -c Release \
+  dotnet build "$project" -c Release -nologo -v:q || { echo "0 passed, 1 failed, 0 skipped"; exit 1; }
+done
+for project in "${projects[@]}"; do
+  dotnet test "$project" -c Release --no-build \
     --logger "trx" --logger "console;verbosity=normal" --results-directory "$results" \
     --blame-hang-timeout "$hang" || rc=$?
 done
