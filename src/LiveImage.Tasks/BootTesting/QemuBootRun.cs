@@ -60,6 +60,7 @@ internal sealed class QemuBootRun(QemuBootSettings settings, TaskLoggingHelper l
         File.Delete(Path.ChangeExtension(screenshot, ".ppm"));
 
         var accel = QemuKvmFallback.FirstAccelerator(_s, log);
+        var tcgRetried = false;
         while (true)
         {
             cancellation.ThrowIfCancellationRequested();
@@ -97,10 +98,17 @@ internal sealed class QemuBootRun(QemuBootSettings settings, TaskLoggingHelper l
                         accel = QemuKvmFallback.FallBack(qemu, menuKvmFailure, log);
                         continue;
                     }
-                    var kvmFailure = WaitForLoginPrompt(qemu, clock, mode, accel, probeKvm, serialLog, out var position);
-                    if (kvmFailure is not null)
+                    var retryReason = WaitForLoginPrompt(qemu, clock, mode, accel, probeKvm, !tcgRetried, serialLog, out var position);
+                    if (retryReason is not null && accel == QemuAccel.Tcg)
                     {
-                        accel = QemuKvmFallback.FallBack(qemu, kvmFailure, log);
+                        tcgRetried = true;
+                        qemu.Note(retryReason + "; booting once more");
+                        log.LogMessage(MessageImportance.High, $"{mode.Name}: {retryReason}; booting once more");
+                        continue;
+                    }
+                    if (retryReason is not null)
+                    {
+                        accel = QemuKvmFallback.FallBack(qemu, retryReason, log);
                         continue;
                     }
                     var seconds = clock.Elapsed.TotalSeconds;
@@ -148,11 +156,12 @@ internal sealed class QemuBootRun(QemuBootSettings settings, TaskLoggingHelper l
     private const string ExplicitKvmFailed = "under KVM before the kernel started; KVM cannot run this guest here: set BootTestAccelerator=tcg (or auto, which falls back to TCG by itself)";
 
     /// <summary>
-    /// Waits for the login prompt. Returns null when it came (with the position after it), or why
-    /// KVM is unusable when probing it failed. Throws LIVE5001 on timeout or a fatal boot message,
-    /// LIVE5005 when qemu exits first.
+    /// Waits for the login prompt. Returns null when it came (with the position after it), why KVM is
+    /// unusable when probing it failed, or, under TCG and when <paramref name="mayRetry"/>, why the boot
+    /// deserves a second one (the guest kernel crashed). Throws LIVE5001 on timeout or a fatal boot
+    /// message, LIVE5005 when qemu exits first.
     /// </summary>
-    private string? WaitForLoginPrompt(QemuProcess qemu, Stopwatch clock, QemuBootMode mode, QemuAccel accel, bool probeKvm, string serialLog, out int position)
+    private string? WaitForLoginPrompt(QemuProcess qemu, Stopwatch clock, QemuBootMode mode, QemuAccel accel, bool probeKvm, bool mayRetry, string serialLog, out int position)
     {
         var console = qemu.Console;
         var scanned = 0;
@@ -214,6 +223,13 @@ internal sealed class QemuBootRun(QemuBootSettings settings, TaskLoggingHelper l
                 var message = QemuConsoleText.ModulesError().Match(all).Value.Trim();
                 var resource = QemuConsoleText.ModuleCheckFailure().IsMatch(message) ? nameof(Strings.NetbootModuleCheckFailed) : nameof(Strings.NetbootModulesFailed);
                 throw new LiveImageException(resource, _s.ImageName, mode.Name, message, serialLog);
+            }
+
+            if (accel == QemuAccel.Tcg && mayRetry && QemuConsoleText.Find(QemuConsoleText.KernelCrash(), text, 0) is { } crash)
+            {
+                WaitQuietly(console, TimeSpan.FromSeconds(2)); // the rest of the report, into the serial log
+                position = 0;
+                return $"the guest kernel crashed under TCG after {clock.Elapsed.TotalSeconds.ToString("0.0", CultureInfo.InvariantCulture)} s ({QemuConsoleText.Clean(crash.Value).Trim()})";
             }
 
             var fatal = QemuConsoleText.Find(QemuConsoleText.FatalBootMessage(), text, 0) is not null;

@@ -38,6 +38,13 @@ internal static partial class QemuConsoleText
     [GeneratedRegex(@"Kernel panic - not syncing|Unable to find a medium containing a live file system|\(initramfs\) ", RegexOptions.CultureInvariant)]
     public static partial Regex FatalBootMessage();
 
+    /// <summary>
+    /// A kernel crash report: under TCG an SMP guest's kernel can trip over qemu's emulation while it patches its
+    /// own code (an "Oops: int3" in the first seconds), which a second boot of the same image does not repeat.
+    /// </summary>
+    [GeneratedRegex(@"(?:Oops: |BUG: |general protection fault)[^\r\n]*", RegexOptions.CultureInvariant)]
+    public static partial Regex KernelCrash();
+
     /// <summary>The SDK's initramfs script stopping the netboot of a stack (initramfs/9990-zz-liveimage-modules.sh): the whole line.</summary>
     [GeneratedRegex(@"liveimage\.modules: error: [^\r\n]*", RegexOptions.CultureInvariant)]
     public static partial Regex ModulesError();
