@@ -1,4 +1,7 @@
+using System.Diagnostics;
+using LiveImage.Tasks.Diagnostics;
 using LiveImage.Tasks.Distributions;
+using LiveImage.Tasks.StageCache;
 using Microsoft.Build.Framework;
 
 namespace LiveImage.Tasks;
@@ -31,6 +34,38 @@ public abstract class StageTask : LiveImageTask
     /// <summary>The stage's input files (the stage below, hooks, files), named when one of them is why it runs.</summary>
     public ITaskItem[] InputFiles { get; set; } = [];
 
+    /// <summary>Whether finished stages are stored in and restored from the stage cache (StageCache property).</summary>
+    public bool StageCache { get; set; }
+
+    /// <summary>The local stage cache (StageCacheDirectory property).</summary>
+    public string StageCacheDirectory { get; set; } = "";
+
+    /// <summary>The local stage cache's size limit, e.g. 20G (StageCacheSize property).</summary>
+    public string StageCacheSize { get; set; } = "";
+
+    /// <summary>
+    /// More of the key, for the bottom stage: the package lock file and the archive's release dates
+    /// (the targets and <see cref="KeyExtras"/> give them).
+    /// </summary>
+    public ITaskItem[] StageKeyFiles { get; set; } = [];
+
+    /// <summary>
+    /// The version of this stage's own logic, part of its key: changed whenever the SDK changes what
+    /// the stage makes of the same inputs, so that no cache returns a layer the old logic made. Null:
+    /// the stage has no key.
+    /// </summary>
+    private protected virtual string? LogicVersion => null;
+
+    /// <summary>The key this run computed; a stage may make it <see cref="StageKey.Uncacheable"/> while it runs.</summary>
+    private protected string? ContentKey { get; set; }
+
+    /// <summary>Lines of the key besides the inputs: what only the stage itself knows.</summary>
+    private protected virtual IEnumerable<string> KeyExtras() => [];
+
+    /// <summary>The stage cache when it is on (and its size valid), else null.</summary>
+    private protected LocalStageCache? Cache =>
+        StageCache && StageCacheDirectory.Length > 0 ? new LocalStageCache(StageCacheDirectory) : null;
+
     /// <summary>
     /// Whether <see cref="Stamp"/> is the bookkeeping's own file, deleted before and written after the
     /// stage; not when it is the stage's product (the squashfs, the ISO), which the stage writes itself.
@@ -45,14 +80,50 @@ public abstract class StageTask : LiveImageTask
 
     protected sealed override void ExecuteCore()
     {
-        if (InputsCache.Length > 0)
-            Log.LogMessage(MessageImportance.High, $"{StageName} [{Architecture}]: runs because {ExplainStage.Reason(InputsCache, LastInputs(InputsCache), Stamp, InputFiles)}");
+        var keyFile = LogicVersion is not null && InputsCache.Length > 0 ? StageKey.FileFor(InputsCache) : null;
+        if (keyFile is not null)
+        {
+            File.Delete(keyFile);
+            ContentKey = StageKey.Compute(StageName, LogicVersion!, File.ReadAllText(InputsCache), InputFiles.Select(f => f.ItemSpec),
+                StageKeyFiles.Select(f => $"key-file {Path.GetFileName(f.ItemSpec)} {(File.Exists(f.ItemSpec) ? StageKey.FileHash(f.ItemSpec) : "missing")}").Concat(KeyExtras()));
+        }
+        CheckCacheSize();
+        var reason = InputsCache.Length > 0 ? ExplainStage.Reason(InputsCache, LastInputs(InputsCache), Stamp, InputFiles) : null;
         var stamp = WritesStamp && Stamp.Length > 0 ? Stamp : null;
         if (stamp is not null && File.Exists(stamp)) File.Delete(stamp);
-        ExecuteStage();
-        if (Log.HasLoggedErrors) return;
+        var clock = Stopwatch.StartNew();
+        if (ContentKey is not null && Cache is { } cache && cache.Find(ContentKey) is { } entry && Restore(entry))
+        {
+            Log.LogMessage(MessageImportance.High, $"{StageName} [{Architecture}]: restored from the stage cache, key {StageKey.Short(ContentKey)}, {clock.Elapsed.TotalSeconds:0.0} s (out of date because {reason})");
+        }
+        else
+        {
+            if (reason is not null) Log.LogMessage(MessageImportance.High, $"{StageName} [{Architecture}]: runs because {reason}");
+            ExecuteStage();
+            if (Log.HasLoggedErrors) return;
+            if (ContentKey is not null and not StageKey.Uncacheable && Cache is { } store) Store(store, ContentKey, CachedOutputs());
+        }
         if (stamp is not null) File.WriteAllText(stamp, Guid.NewGuid() + "\n");
         if (InputsCache.Length > 0) File.Copy(InputsCache, LastInputs(InputsCache), overwrite: true);
+        if (keyFile is not null) File.WriteAllText(keyFile, (ContentKey ?? StageKey.Uncacheable) + "\n");
+    }
+
+    /// <summary>LIVE1092 when StageCacheSize is not a size.</summary>
+    private void CheckCacheSize()
+    {
+        if (StageCache && StageCacheDirectory.Length > 0 && LocalStageCache.ParseSize(StageCacheSize) is null)
+            throw new LiveImageException(nameof(Strings.StageCacheSizeInvalid), StageCacheSize);
+    }
+
+    /// <summary>Restores the stage from a cache entry; false (after a warning) when the entry cannot be used, and the stage runs.</summary>
+    private protected virtual bool Restore(string entry) => false;
+
+    /// <summary>The files outside the stage's layer that it writes, kept in its cache entry beside the layer (empty names keep their place).</summary>
+    private protected virtual IReadOnlyList<string> CachedOutputs() => [];
+
+    /// <summary>Stores the stage's result under <paramref name="key"/>; a failure to store is a warning, never a failed build.</summary>
+    private protected virtual void Store(LocalStageCache cache, string key, IReadOnlyList<string> outputs)
+    {
     }
 
     /// <summary>The stage's own work.</summary>

@@ -1,0 +1,92 @@
+namespace LiveImage.Sdk.Tests;
+
+/// <summary>
+/// Issue 16's stage cache on a copy of the built minimal sample, whose cold build filled a stage
+/// cache of its own: a clean rebuild restores every stage (the same layers, owners, modes, xattrs,
+/// devices and whiteouts, and the same ISO, byte for byte); a hook edit after the restore reruns
+/// only that hook and what is above it; both opt-outs; eviction. One copy, in steps, to keep the
+/// cost to one restore and a few one-hook builds (-t:LiveImageHooks).
+/// </summary>
+[Collection(MinimalImageCollection.Name)]
+public sealed class StageCacheTests(MinimalImageFixture image, ITestOutputHelper output)
+{
+    private const string Hook = "0100-motd.sh";
+    private static readonly string[] Stages = ["bootstrap", "configure", "packages", "includes", "finalize", "squash"];
+
+    [Fact]
+    public void CleanRebuildRestoresEveryStageAndAHookEditRerunsOnlyThatHook()
+    {
+        var copy = image.CopyOfBuiltImage("stage-cache");
+        // the fixture's cache stays as it is for others: this test evicts from a copy of it
+        var cache = Path.Combine(image.Workspace.Root, "stage-cache-copy");
+        var (code, text) = Tools.Run("cp", "-a", image.StageCacheDirectory, cache);
+        Assert.True(code == 0, text);
+        var withCache = new[] { "-p:StageCache=true", $"-p:StageCacheDirectory={cache}/" };
+        Tools.Run("rm", "-rf", Path.Combine(copy, "obj"), Path.Combine(copy, "bin"));
+
+        // 1. clean rebuild: every stage restored, nothing run but the ISO
+        var clean = image.Workspace.Build(copy, output, withCache);
+        Assert.True(clean.Succeeded, "the clean rebuild failed");
+        foreach (var stage in Stages) Assert.Matches($@"{stage} \[amd64\]: restored from the stage cache, key [0-9a-f]{{8}}…, [0-9.]+ s", clean.Output);
+        Assert.Matches($@"hook {Hook} \[amd64\]: restored from the stage cache, key [0-9a-f]{{8}}…", clean.Output);
+        Assert.DoesNotContain("mmdebstrap", clean.Output.Split('\n').Where(l => l.Contains("[amd64]: ")));
+        Assert.Equal(Listing(Layers(image.ProjectDirectory)), Listing(Layers(copy)));
+        Assert.True(File.ReadAllBytes(image.IsoPath).AsSpan().SequenceEqual(File.ReadAllBytes(Iso(copy))), "the restored build's ISO differs from the cold build's");
+
+        // 2. a hook edit after the restore reruns that hook only (and stores it)
+        var hook = Path.Combine(copy, "hooks", Hook);
+        var original = File.ReadAllText(hook);
+        File.AppendAllText(hook, "echo edited >> \"$1/etc/motd\"\n");
+        var edited = image.Workspace.Build(copy, output, [.. withCache, "-t:LiveImageHooks"]);
+        Assert.True(edited.Succeeded);
+        Assert.Contains($"hook {Hook} [amd64]: on the host side", edited.Output);
+        Assert.Contains($"hook {Hook} [amd64]: stored in the stage cache", edited.Output);
+        foreach (var stage in Stages.Take(4)) Assert.DoesNotContain($"{stage} [amd64]:", edited.Output);
+
+        // 3. StageCache=false: the original hook is in the cache, and still runs
+        File.WriteAllText(hook, original);
+        var off = image.Workspace.Build(copy, output, [.. withCache, "-p:StageCache=false", "-t:LiveImageHooks"]);
+        Assert.True(off.Succeeded);
+        Assert.Contains($"hook {Hook} [amd64]: on the host side", off.Output);
+        Assert.DoesNotContain("restored from the stage cache", off.Output);
+
+        // 4. a hook with StageCache="false" runs although its key is in the cache, and takes the stages above out of it
+        File.AppendAllText(hook, "echo edited >> \"$1/etc/motd\"\n");
+        MinimalImageFixture.AddItems(copy, $"""<Hook Include="hooks/{Hook}" StageCache="false" />""");
+        var optOut = image.Workspace.Build(copy, output, [.. withCache, "-t:LiveImageHooks"]);
+        Assert.True(optOut.Succeeded);
+        Assert.Contains($"hook {Hook} [amd64]: on the host side", optOut.Output);
+        Assert.DoesNotContain("restored from the stage cache", optOut.Output);
+        Assert.DoesNotContain("stored in the stage cache", optOut.Output);
+        Assert.Equal("uncacheable", File.ReadAllText(Path.Combine(copy, "obj/Release/amd64/hooks.inputs.key")).Trim());
+
+        // 5. eviction: over StageCacheSize, the least recently used entries go after a store
+        var project = Path.Combine(copy, "debian-live-minimal.liveproj");
+        File.WriteAllText(project, File.ReadAllText(project).Replace("StageCache=\"false\"", "StageCache=\"true\""));
+        File.AppendAllText(hook, "echo again >> \"$1/etc/motd\"\n");
+        var evicting = image.Workspace.Build(copy, output, [.. withCache, "-p:StageCacheSize=1M", "-t:LiveImageHooks"]);
+        Assert.True(evicting.Succeeded);
+        Assert.Contains("stage cache: evicted ", evicting.Output);
+        var left = Directory.GetFiles(cache, "*", SearchOption.AllDirectories).Sum(f => new FileInfo(f).Length);
+        Assert.True(left <= 1024 * 1024, $"the stage cache still holds {left} bytes");
+    }
+
+    private static string Iso(string project) => Path.Combine(project, "bin/Release/amd64/debian-live-minimal-1.0.0-amd64.iso");
+
+    private static string Layers(string project) => Path.Combine(project, "obj/Release/amd64/layers");
+
+    /// <summary>Every file of the layers with owner, mode, type, size, link target, device numbers and extended attributes.</summary>
+    private static string Listing(string layers)
+    {
+        var (code, text) = Tools.RunIn(layers, "sh", "-ec", """
+            find . -path './*.key' -prune -o -printf '%p %U:%G %m %y %s %l\n' | sort
+            find . -type c -exec stat -c '%n %t:%T' {} + | sort
+            getfattr -R -h -d -m - -e hex . 2>/dev/null | awk 'BEGIN { RS = ""; FS = "\n" } { for (i = 2; i <= NF; i++) print $1 " " $i }' | sort
+            """);
+        Assert.True(code == 0, text);
+        // the layers hold overlay whiteouts and opaque directories: the listing would see them go
+        Assert.Matches(@"(?m)^\./\S+ 0:0$", text);
+        Assert.Contains("trusted.overlay.opaque", text);
+        return text;
+    }
+}
