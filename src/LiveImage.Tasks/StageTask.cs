@@ -59,6 +59,9 @@ public abstract class StageTask : LiveImageTask
     /// <summary>The key this run computed; a stage may make it <see cref="StageKey.Uncacheable"/> while it runs.</summary>
     private protected string? ContentKey { get; set; }
 
+    /// <summary>The inputs cache's content as the key sees it (a stage may leave out a line that differs from build to build).</summary>
+    private protected virtual string KeyInputs(string inputsCache) => inputsCache;
+
     /// <summary>Lines of the key besides the inputs: what only the stage itself knows.</summary>
     private protected virtual IEnumerable<string> KeyExtras() => [];
 
@@ -84,7 +87,7 @@ public abstract class StageTask : LiveImageTask
         if (keyFile is not null)
         {
             File.Delete(keyFile);
-            ContentKey = StageKey.Compute(StageName, LogicVersion!, File.ReadAllText(InputsCache), InputFiles.Select(f => f.ItemSpec),
+            ContentKey = StageKey.Compute(StageName, LogicVersion!, KeyInputs(File.ReadAllText(InputsCache)), InputFiles.Select(f => f.ItemSpec),
                 StageKeyFiles.Select(f => $"key-file {Path.GetFileName(f.ItemSpec)} {(File.Exists(f.ItemSpec) ? StageKey.FileHash(f.ItemSpec) : "missing")}").Concat(KeyExtras()));
         }
         CheckCacheSize();

@@ -75,11 +75,12 @@ public sealed class StageCacheTests(MinimalImageFixture image, ITestOutputHelper
 
     private static string Layers(string project) => Path.Combine(project, "obj/Release/amd64/layers");
 
-    /// <summary>Every file of the layers with owner, mode, type, size, link target, device numbers and extended attributes.</summary>
+    /// <summary>Every file of the layers with owner, mode, type, link target, device numbers, extended attributes, and a regular file's size (a directory's depends on how it was filled).</summary>
     private static string Listing(string layers)
     {
         var (code, text) = Tools.RunIn(layers, "sh", "-ec", """
-            find . -path './*.key' -prune -o -printf '%p %U:%G %m %y %s %l\n' | sort
+            find . -path './*.key' -prune -o -printf '%p %U:%G %m %y %l\n' | sort
+            find . -type f -printf '%p %s\n' | sort
             find . -type c -exec stat -c '%n %t:%T' {} + | sort
             getfattr -R -h -d -m - -e hex . 2>/dev/null | awk 'BEGIN { RS = ""; FS = "\n" } { for (i = 2; i <= NF; i++) print $1 " " $i }' | sort
             """);

@@ -44,6 +44,7 @@ public abstract class RootfsStageTask : RootfsTask
 
     private protected override bool Restore(string entry)
     {
+        ClearDirectory(Layer);
         File.Delete(LayerKey(Layer));
         if (File.Exists(LogFile)) File.Delete(LogFile);
         if (!RestoreLayer(entry, Layer, CachedOutputs(), LogFile)) return false;
