@@ -33,13 +33,13 @@ public sealed class ConfigureRootfs : RootfsStageTask
 
     /// <summary>
     /// The inputs cache's password token is random per obj/ (LivePasswordState): the key takes the
-    /// password itself instead, through a keyed hash whose secret never leaves the stage cache.
+    /// password itself instead, through a slow hash (<see cref="PasswordKey"/>).
     /// </summary>
     private protected override string KeyInputs(string inputsCache) =>
         string.Concat(inputsCache.Split('\n').Where(l => l.Length > 0 && !l.StartsWith("LivePassword=", StringComparison.Ordinal)).Select(l => l + "\n"));
 
     private protected override IEnumerable<string> KeyExtras() =>
-        ["password " + PasswordKey.Of(StageCacheDirectory, LivePasswordFile.Length > 0 ? Configuration.LivePasswordFile.Read(LivePasswordFile) : LivePassword)];
+        ["password " + PasswordKey.Of(LivePasswordFile.Length > 0 ? Configuration.LivePasswordFile.Read(LivePasswordFile) : LivePassword)];
 
     protected override void RunStage()
     {

@@ -72,7 +72,11 @@ public sealed class RunHooks : RootfsTask
                             emulationOpen = true;
                         }
                         Run(hook, lower, layer);
-                        if (cacheKey is not null && Cache is { } cache) StoreLayer(cache, cacheKey, layer, [], HookLog(hook), "hook " + hook.GetMetadata("HookName"));
+                        if (cacheKey is not null && Cache is { } cache)
+                        {
+                            StoreLayer(cache, cacheKey, layer, [], HookLog(hook), "hook " + hook.GetMetadata("HookName"));
+                            Publish(cache, cacheKey, "hook " + hook.GetMetadata("HookName"));
+                        }
                     }
                     File.WriteAllText(keyFile, key);
                 }
@@ -103,11 +107,13 @@ public sealed class RunHooks : RootfsTask
     private bool Restore(ITaskItem hook, string? cacheKey, string layer)
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        if (cacheKey is null || Cache?.Find(cacheKey) is not { } entry) return false;
+        var what = "hook " + hook.GetMetadata("HookName");
+        if (cacheKey is null || Cache is not { } cache || FindEntry(cache, cacheKey, what, out var source) is not { } entry) return false;
         var log = HookLog(hook);
         if (File.Exists(log)) File.Delete(log);
         if (!RestoreLayer(entry, layer, [], log)) return false;
-        Log.LogMessage(MessageImportance.High, $"hook {hook.GetMetadata("HookName")} [{Architecture}]: restored from the stage cache, key {StageKey.Short(cacheKey)}, {clock.Elapsed.TotalSeconds:0.0} s");
+        Log.LogMessage(MessageImportance.High, $"{what} [{Architecture}]: restored from the stage cache{source}, key {StageKey.Short(cacheKey)}, {clock.Elapsed.TotalSeconds:0.0} s");
+        Publish(cache, cacheKey, what);
         return true;
     }
 

@@ -43,6 +43,12 @@ public abstract class StageTask : LiveImageTask
     /// <summary>The local stage cache's size limit, e.g. 20G (StageCacheSize property).</summary>
     public string StageCacheSize { get; set; } = "";
 
+    /// <summary>An OCI registry holding stage cache entries between machines, http(s)://host[:port]/repository; empty: none.</summary>
+    public string StageCacheRegistry { get; set; } = "";
+
+    /// <summary>pull, push or both: whether a missing stage is pulled from <see cref="StageCacheRegistry"/>, and whether a stage the registry lacks is pushed.</summary>
+    public string StageCacheRegistryMode { get; set; } = "pull";
+
     /// <summary>
     /// More of the key, for the bottom stage: the package lock file and the archive's release dates
     /// (the targets and <see cref="KeyExtras"/> give them).
@@ -95,27 +101,102 @@ public abstract class StageTask : LiveImageTask
         var stamp = WritesStamp && Stamp.Length > 0 ? Stamp : null;
         if (stamp is not null && File.Exists(stamp)) File.Delete(stamp);
         var clock = Stopwatch.StartNew();
-        if (ContentKey is not null && Cache is { } cache && cache.Find(ContentKey) is { } entry && Restore(entry))
+        if (ContentKey is not null && Cache is { } cache && FindEntry(cache, ContentKey, StageName, out var source) is { } entry && Restore(entry))
         {
-            Log.LogMessage(MessageImportance.High, $"{StageName} [{Architecture}]: restored from the stage cache, key {StageKey.Short(ContentKey)}, {clock.Elapsed.TotalSeconds:0.0} s (out of date because {reason})");
+            Log.LogMessage(MessageImportance.High, $"{StageName} [{Architecture}]: restored from the stage cache{source}, key {StageKey.Short(ContentKey)}, {clock.Elapsed.TotalSeconds:0.0} s (out of date because {reason})");
+            Publish(cache, ContentKey, StageName);
         }
         else
         {
             if (reason is not null) Log.LogMessage(MessageImportance.High, $"{StageName} [{Architecture}]: runs because {reason}");
             ExecuteStage();
             if (Log.HasLoggedErrors) return;
-            if (ContentKey is not null and not StageKey.Uncacheable && Cache is { } store) Store(store, ContentKey, CachedOutputs());
+            if (ContentKey is not null and not StageKey.Uncacheable && Cache is { } store)
+            {
+                Store(store, ContentKey, CachedOutputs());
+                Publish(store, ContentKey, StageName);
+            }
         }
         if (stamp is not null) File.WriteAllText(stamp, Guid.NewGuid() + "\n");
         if (InputsCache.Length > 0) File.Copy(InputsCache, LastInputs(InputsCache), overwrite: true);
         if (keyFile is not null) File.WriteAllText(keyFile, (ContentKey ?? StageKey.Uncacheable) + "\n");
     }
 
-    /// <summary>LIVE1092 when StageCacheSize is not a size.</summary>
+    /// <summary>LIVE1092 when StageCacheSize is not a size, LIVE1095 when the registry or its mode is not one.</summary>
     private void CheckCacheSize()
     {
-        if (StageCache && StageCacheDirectory.Length > 0 && LocalStageCache.ParseSize(StageCacheSize) is null)
+        if (!StageCache || StageCacheDirectory.Length == 0) return;
+        if (LocalStageCache.ParseSize(StageCacheSize) is null)
             throw new LiveImageException(nameof(Strings.StageCacheSizeInvalid), StageCacheSize);
+        if (StageCacheRegistry.Length > 0 && (StageCacheRegistryMode is not ("pull" or "push" or "both")
+            || !Uri.TryCreate(StageCacheRegistry, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https") || uri.AbsolutePath.Trim('/').Length == 0))
+            throw new LiveImageException(nameof(Strings.StageCacheRegistryInvalid), StageCacheRegistry, StageCacheRegistryMode);
+    }
+
+    private static readonly HttpClient Http = new(new SocketsHttpHandler { ConnectTimeout = TimeSpan.FromSeconds(5) }) { Timeout = TimeSpan.FromMinutes(30) };
+    private OciRegistry? _registry;
+    private bool _registryDown;
+
+    private OciRegistry? Registry()
+    {
+        if (StageCacheRegistry.Length == 0 || _registryDown) return null;
+        return _registry ??= new OciRegistry(StageCacheRegistry, Http,
+            RegistryCredentials.Find(new Uri(StageCacheRegistry).Authority, Environment.GetEnvironmentVariable, Environment.GetEnvironmentVariable("HOME")));
+    }
+
+    /// <summary>
+    /// The local cache's entry of <paramref name="key"/>, else the registry's, pulled into the local cache
+    /// (<paramref name="source"/> then names the registry). A registry that cannot be reached is LIVE1093
+    /// and a blob that does not match its digest LIVE1094: warnings, and the stage runs.
+    /// </summary>
+    private protected string? FindEntry(LocalStageCache cache, string key, string what, out string source)
+    {
+        source = "";
+        if (cache.Find(key) is { } local) return local;
+        if (StageCacheRegistryMode == "push" || Registry() is not { } registry) return null;
+        var temporary = cache.Begin(key);
+        try
+        {
+            if (!registry.Pull(key, temporary)) return null;
+            cache.Commit(temporary, key);
+            source = $" (pulled from {registry.Host})";
+            return cache.Find(key);
+        }
+        catch (InvalidDataException e)
+        {
+            Log.LogWarningWithCodeFromResources(nameof(Strings.StageCacheRegistryCorrupt), what, Architecture, StageCacheRegistry, StageKey.Short(key), e.Message);
+        }
+        catch (Exception e) when (e is HttpRequestException or TaskCanceledException or IOException)
+        {
+            RegistryDown(what, e);
+        }
+        finally
+        {
+            if (Directory.Exists(temporary)) cache.Remove(temporary);
+        }
+        return null;
+    }
+
+    /// <summary>Pushes the local entry of <paramref name="key"/> to the registry when it is asked to and the registry lacks it.</summary>
+    private protected void Publish(LocalStageCache cache, string key, string what)
+    {
+        if (StageCacheRegistryMode == "pull" || Registry() is not { } registry || cache.Find(key) is not { } entry) return;
+        try
+        {
+            if (registry.Has(key)) return;
+            registry.Push(key, entry);
+            Log.LogMessage(MessageImportance.Normal, $"{what} [{Architecture}]: pushed to {registry.Host}, key {StageKey.Short(key)}");
+        }
+        catch (Exception e) when (e is HttpRequestException or TaskCanceledException or IOException)
+        {
+            RegistryDown(what, e);
+        }
+    }
+
+    private void RegistryDown(string what, Exception e)
+    {
+        _registryDown = true;
+        Log.LogWarningWithCodeFromResources(nameof(Strings.StageCacheRegistryUnreachable), what, Architecture, StageCacheRegistry, e.Message);
     }
 
     /// <summary>Restores the stage from a cache entry; false (after a warning) when the entry cannot be used, and the stage runs.</summary>

@@ -4,33 +4,15 @@ using System.Text;
 namespace LiveImage.Tasks.StageCache;
 
 /// <summary>
-/// What a stage key holds of the live user's password: an HMAC-SHA256 under a random secret kept in
-/// the stage cache's directory (mode 0600), so the keys, which appear in obj/ and as the cache's
-/// directory names, tell nothing about the password, and builds that share the cache share the key.
+/// What a stage key holds of the live user's password: a slow salted hash (PBKDF2-SHA256), the same on
+/// every machine so that a registry can share the configure stage, and no easier to reverse than the
+/// SHA-512-crypt hash the stage's own layer holds in /etc/shadow.
 /// </summary>
 internal static class PasswordKey
 {
-    private const string SecretName = ".password-secret";
+    private static readonly byte[] Salt = "liveimage-stage-cache-password"u8.ToArray();
 
-    public static string Of(string cacheDirectory, string password)
-    {
-        if (password.Length == 0) return "none";
-        if (cacheDirectory.Length == 0) return Guid.NewGuid().ToString("N"); // no cache: nothing to match
-        return Convert.ToHexString(HMACSHA256.HashData(Secret(cacheDirectory), Encoding.UTF8.GetBytes(password))).ToLowerInvariant();
-    }
-
-    private static byte[] Secret(string cacheDirectory)
-    {
-        var path = Path.Combine(cacheDirectory, SecretName);
-        if (File.Exists(path)) return File.ReadAllBytes(path);
-        Directory.CreateDirectory(cacheDirectory);
-        var partial = $"{path}.{Guid.NewGuid():N}";
-        var owner = UnixFileMode.UserRead | UnixFileMode.UserWrite;
-        using (var stream = new FileStream(partial, new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, UnixCreateMode = owner }))
-            stream.Write(RandomNumberGenerator.GetBytes(32));
-        // two builds creating it at once: the first rename wins and both read the winner
-        try { File.Move(partial, path, overwrite: false); }
-        catch (IOException) when (File.Exists(path)) { File.Delete(partial); }
-        return File.ReadAllBytes(path);
-    }
+    public static string Of(string password) =>
+        password.Length == 0 ? "none"
+        : Convert.ToHexString(Rfc2898DeriveBytes.Pbkdf2(Encoding.UTF8.GetBytes(password), Salt, 200_000, HashAlgorithmName.SHA256, 32)).ToLowerInvariant();
 }
