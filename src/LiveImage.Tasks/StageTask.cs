@@ -96,7 +96,7 @@ public abstract class StageTask : LiveImageTask
             ContentKey = StageKey.Compute(StageName, LogicVersion!, KeyInputs(File.ReadAllText(InputsCache)), InputFiles.Select(f => f.ItemSpec),
                 StageKeyFiles.Select(f => $"key-file {Path.GetFileName(f.ItemSpec)} {(File.Exists(f.ItemSpec) ? StageKey.FileHash(f.ItemSpec) : "missing")}").Concat(KeyExtras()));
         }
-        CheckCacheSize();
+        CheckCacheSettings();
         var reason = InputsCache.Length > 0 ? ExplainStage.Reason(InputsCache, LastInputs(InputsCache), Stamp, InputFiles) : null;
         var stamp = WritesStamp && Stamp.Length > 0 ? Stamp : null;
         if (stamp is not null && File.Exists(stamp)) File.Delete(stamp);
@@ -123,7 +123,7 @@ public abstract class StageTask : LiveImageTask
     }
 
     /// <summary>LIVE1092 when StageCacheSize is not a size, LIVE1095 when the registry or its mode is not one.</summary>
-    private void CheckCacheSize()
+    private void CheckCacheSettings()
     {
         if (!StageCache || StageCacheDirectory.Length == 0) return;
         if (LocalStageCache.ParseSize(StageCacheSize) is null)

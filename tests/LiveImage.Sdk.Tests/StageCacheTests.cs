@@ -16,9 +16,9 @@ public sealed class StageCacheTests(MinimalImageFixture image, ITestOutputHelper
     [Fact]
     public void CleanRebuildRestoresEveryStageAndAHookEditRerunsOnlyThatHook()
     {
-        var copy = image.CopyOfBuiltImage("stage-cache");
+        var copy = image.CopyOfBuiltImage("cache-restore");
         // the fixture's cache stays as it is for others: this test evicts from a copy of it
-        var cache = Path.Combine(image.Workspace.Root, "stage-cache-copy");
+        var cache = Path.Combine(image.Workspace.Root, "cache-restore-entries");
         var (code, text) = Tools.Run("cp", "-a", image.StageCacheDirectory, cache);
         Assert.True(code == 0, text);
         var withCache = new[] { "-p:StageCache=true", $"-p:StageCacheDirectory={cache}/" };
@@ -69,6 +69,50 @@ public sealed class StageCacheTests(MinimalImageFixture image, ITestOutputHelper
         Assert.Contains("stage cache: evicted ", evicting.Output);
         var left = Directory.GetFiles(cache, "*", SearchOption.AllDirectories).Sum(f => new FileInfo(f).Length);
         Assert.True(left <= 1024 * 1024, $"the stage cache still holds {left} bytes");
+    }
+
+    /// <summary>
+    /// Between machines, through a real registry (Debian's docker-registry) on 127.0.0.1: a copy pushes
+    /// every stage; a fresh copy with an empty local cache pulls them all but one whose blob was damaged
+    /// in the registry's storage (LIVE1094: that stage runs) and makes the same ISO; with the registry
+    /// stopped, a build warns (LIVE1093) and succeeds.
+    /// </summary>
+    [Fact]
+    public void StagesTravelThroughARegistryWhichMayBeDownOrDamaged()
+    {
+        var root = Path.Combine(image.Workspace.Root, "registry");
+        using var registry = RegistryServer.Start(root);
+        var location = $"http://127.0.0.1:{registry.Port}/liveimage/stages";
+
+        // 1. push: a clean rebuild from the fixture's local cache sends every stage the registry lacks
+        var pusher = image.CopyOfBuiltImage("cache-pusher");
+        Tools.Run("rm", "-rf", Path.Combine(pusher, "obj"), Path.Combine(pusher, "bin"));
+        var push = image.Workspace.Build(pusher, output, "-p:StageCache=true", $"-p:StageCacheDirectory={image.StageCacheDirectory}/",
+            $"-p:StageCacheRegistry={location}", "-p:StageCacheRegistryMode=push");
+        Assert.True(push.Succeeded, "the pushing build failed");
+        foreach (var stage in Stages) Assert.Contains($"{stage} [amd64]: pushed to 127.0.0.1:{registry.Port}, key ", push.Output);
+
+        // 2. damage the includes stage's archive in the registry's storage
+        var includesKey = File.ReadAllText(Path.Combine(pusher, "obj/Release/amd64/includes.inputs.key")).Trim();
+        registry.DamageBlob("liveimage/stages", includesKey, "layer.tar.zst");
+
+        // 3. pull into a fresh copy (no obj/) with an empty local cache
+        var puller = image.Workspace.CopySample("debian-live-minimal", "cache-puller");
+        var pullerCache = Path.Combine(image.Workspace.Root, "cache-puller-entries");
+        var pull = image.Workspace.Build(puller, output, "-p:StageCache=true", $"-p:StageCacheDirectory={pullerCache}/", $"-p:StageCacheRegistry={location}");
+        Assert.True(pull.Succeeded, "the pulling build failed");
+        foreach (var stage in Stages.Where(s => s != "includes"))
+            Assert.Contains($"{stage} [amd64]: restored from the stage cache (pulled from 127.0.0.1:{registry.Port}), key ", pull.Output);
+        Assert.Contains("warning LIVE1094", pull.Output);
+        Assert.Contains("includes [amd64]: runs because", pull.Output);
+        Assert.True(File.ReadAllBytes(image.IsoPath).AsSpan().SequenceEqual(File.ReadAllBytes(Iso(puller))), "the pulled build's ISO differs from the cold build's");
+
+        // 4. the registry is down: a warning, and the build goes on
+        registry.Dispose();
+        Tools.Run("rm", "-rf", Path.Combine(puller, "obj"), Path.Combine(puller, "bin"));
+        var down = image.Workspace.Build(puller, output, "-p:StageCache=true", $"-p:StageCacheDirectory={pullerCache}/", $"-p:StageCacheRegistry={location}", "-p:StageCacheRegistryMode=both");
+        Assert.True(down.Succeeded, "a build with its registry down failed");
+        Assert.Contains("warning LIVE1093", down.Output);
     }
 
     private static string Iso(string project) => Path.Combine(project, "bin/Release/amd64/debian-live-minimal-1.0.0-amd64.iso");

@@ -185,3 +185,37 @@ public sealed class LayerArchiveTests
         return result.Output;
     }
 }
+
+public sealed class RegistryCredentialsTests
+{
+    private static string Basic(string text) => Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes(text));
+
+    [Fact]
+    public void TheEnvironmentWinsOverDockersConfig()
+    {
+        using var home = new TempDirectory();
+        home.File(".docker/config.json", $$"""{ "auths": { "registry.test:5000": { "auth": "{{Basic("docker:secret")}}" } } }""");
+        var env = new Dictionary<string, string> { ["LIVEIMAGE_REGISTRY_USERNAME"] = "ci", ["LIVEIMAGE_REGISTRY_PASSWORD"] = "token" };
+        Assert.Equal(Basic("ci:token"), RegistryCredentials.Find("registry.test:5000", env.GetValueOrDefault, home.Path));
+        Assert.Equal(Basic("docker:secret"), RegistryCredentials.Find("registry.test:5000", _ => null, home.Path));
+    }
+
+    [Fact]
+    public void DockersConfigIsMatchedByHostWithOrWithoutScheme()
+    {
+        using var config = new TempDirectory();
+        config.File("config.json", $$"""{ "auths": { "https://other.test/v1/": { "auth": "{{Basic("a:b")}}" }, "registry.test:5000": { "auth": "{{Basic("c:d")}}" } } }""");
+        var env = new Dictionary<string, string> { ["DOCKER_CONFIG"] = config.Path };
+        Assert.Equal(Basic("a:b"), RegistryCredentials.Find("other.test", env.GetValueOrDefault, null));
+        Assert.Equal(Basic("c:d"), RegistryCredentials.Find("registry.test:5000", env.GetValueOrDefault, null));
+        Assert.Null(RegistryCredentials.Find("unknown.test", env.GetValueOrDefault, null));
+    }
+
+    [Fact]
+    public void ThePasswordKeyIsTheSameEverywhereAndDiffersPerPassword()
+    {
+        Assert.Equal(PasswordKey.Of("live"), PasswordKey.Of("live"));
+        Assert.NotEqual(PasswordKey.Of("live"), PasswordKey.Of("live2"));
+        Assert.Equal("none", PasswordKey.Of(""));
+    }
+}
