@@ -57,7 +57,7 @@ public sealed class RunHooks : RootfsTask
             {
                 key = Key(key, hook, ProjectDirectory);
                 // a hook that opts out (its result is not a function of its inputs) takes every layer above it out of the cache
-                cacheKey = cacheKey is null || hook.GetMetadata("StageCache") == "false" ? null : StageKey.Chain(cacheKey, [Key("", hook, ProjectDirectory)]);
+                cacheKey = cacheKey is null || hook.GetMetadata("StageCache").Equals("false", StringComparison.OrdinalIgnoreCase) ? null : StageKey.Chain(cacheKey, [Key("", hook, ProjectDirectory)]);
                 var layer = Path.Combine(Path.GetFullPath(LayersDirectory), hook.GetMetadata("LayerName"));
                 var keyFile = LayerKey(layer);
                 rerun |= !(Directory.Exists(layer) && File.Exists(keyFile) && File.ReadAllText(keyFile) == key);
@@ -94,13 +94,15 @@ public sealed class RunHooks : RootfsTask
         if (cacheKey is null && Hooks.Length > 0) ContentKey = StageKey.Uncacheable;
     }
 
-    /// <summary>What the hooks' cache keys chain from: the key of the stage below and the stage's inputs; null when that stage has none.</summary>
+    /// <summary>What the hooks' cache keys chain from: the key of the stage below and what every hook sees; null when that stage has none.</summary>
     private string? HookCacheBase()
     {
         var below = StageKey.FileBesideStamp(BaseStamp);
         var belowKey = File.Exists(below) ? File.ReadAllText(below).Trim() : "";
         if (belowKey.Length == 0 || belowKey == StageKey.Uncacheable || ContentKey is null) return null;
-        return StageKey.Chain(belowKey, ["hook layer " + LogicVersion, InputsCache.Length > 0 ? File.ReadAllText(InputsCache) : ""]);
+        // the hook list itself is left out: each hook chains its own name and content, so adding a hook keeps the keys of the ones before it
+        var shared = InputsCache.Length > 0 ? File.ReadAllLines(InputsCache).Where(l => !l.StartsWith("Hook=", StringComparison.Ordinal)) : [];
+        return StageKey.Chain(belowKey, shared.Prepend("hook layer " + LogicVersion));
     }
 
     /// <summary>Restores a hook's layer from the stage cache when it has the hook's key, saying so in the hook's one line.</summary>

@@ -85,6 +85,8 @@ public sealed class Squash : StageTask
         {
             var target = Path.Combine(live, file);
             File.Copy(Path.Combine(entry, file), target + ".tmp", overwrite: true);
+            // new, as a squash that ran would write it: the copy keeps the time it was stored at
+            File.SetLastWriteTimeUtc(target + ".tmp", DateTime.UtcNow);
             File.Move(target + ".tmp", target, overwrite: true);
         }
         return true;

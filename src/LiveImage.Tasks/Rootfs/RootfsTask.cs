@@ -92,6 +92,8 @@ public abstract class RootfsTask : StageTask
             if (!File.Exists(saved)) { problem = $"it has no output-{i} for {outputs[i]}"; break; }
             Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(outputs[i]))!);
             File.Copy(saved, outputs[i], overwrite: true);
+            // a restored output is new: a copy keeps the time it was stored at, older than this build's inputs
+            File.SetLastWriteTimeUtc(outputs[i], DateTime.UtcNow);
         }
         if (problem is null) return true;
         Log.LogWarningWithCodeFromResources(nameof(Strings.StageCacheRestoreFailed), StageName, Architecture, entry, problem);
