@@ -15,6 +15,9 @@ packages=(
   qemu-user-static binfmt-support arch-test  # foreign architectures: qemu-user through binfmt_misc
   grub-efi-ia32-bin ovmf-ia32       # i386 UEFI boot image and boot tests (arm64/armhf GRUB comes from the image's archive)
   qemu-system-arm qemu-efi-aarch64  # arm64 boot tests (AAVMF firmware)
+  tar zstd                          # the stage cache: layers as tar archives, zstd-compressed
+  attr acl libcap2-bin              # tests only: a layer's xattrs, ACLs and capabilities through the stage cache
+  docker-registry                   # tests only: an OCI registry on 127.0.0.1 for the stage cache between machines
   rsync                             # images built on a base image: their changes against the base
   e2fsprogs                         # -t:PersistentDisk: mkfs.ext4 -d (tests: debugfs reads a guest's disk back)
   gnupg apt-utils dpkg-dev          # tests only: a signed local archive for the AptSource test

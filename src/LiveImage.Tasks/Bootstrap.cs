@@ -33,12 +33,28 @@ public sealed class Bootstrap : RootfsStageTask
     /// <summary>Where the SOURCE_DATE_EPOCH the image is built with is written, for the stages above.</summary>
     public string SourceDateEpochFile { get; set; } = "";
 
+    /// <summary>GRUB's EFI files fetched beside the layer are not part of a cache entry: such a bootstrap is not cached.</summary>
+    private protected override string? LogicVersion => GrubEfiPackage.Length > 0 ? null : base.LogicVersion;
+
+    private protected override IReadOnlyList<string> CachedOutputs() => [SourceDateEpochFile];
+
+    /// <summary>
+    /// Without a package lock file (a StageKeyFiles item that exists) the archive's release dates are
+    /// part of the key, so a cached bootstrap is never older than the archive's newest release that
+    /// a build of these options has fetched.
+    /// </summary>
+    private protected override IEnumerable<string> KeyExtras() =>
+        StageKeyFiles.Any(f => File.Exists(f.ItemSpec)) ? [] : Distro.ArchiveReleaseDates(Options(""));
+
+    private BootstrapOptions Options(string root) =>
+        new(Suite, Architecture, Variant, Components, Mirror, IncludePackages, Keyrings,
+            root, ScratchDirectory, PackageCache, Offline, GrubEfiPackage, GrubEfiFetchDirectory)
+        { SourceDateEpoch = SourceDateEpoch, SourceDateEpochFile = SourceDateEpochFile };
+
     protected override void RunStage()
     {
         var ns = Namespace(system: false);
-        var options = new BootstrapOptions(Suite, Architecture, Variant, Components, Mirror, IncludePackages, Keyrings,
-            ns.MergedDirectory, ScratchDirectory, PackageCache, Offline, GrubEfiPackage, GrubEfiFetchDirectory)
-        { SourceDateEpoch = SourceDateEpoch, SourceDateEpochFile = SourceDateEpochFile };
+        var options = Options(ns.MergedDirectory);
         High(nameof(Strings.StageStarting), StageName, Architecture, Distro.BootstrapSummary(options));
         var started = DateTime.UtcNow;
         var plan = Distro.Bootstrap(options);

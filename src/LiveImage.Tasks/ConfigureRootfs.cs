@@ -1,3 +1,4 @@
+using LiveImage.Tasks.StageCache;
 using LiveImage.Tasks.Rootfs;
 using Microsoft.Build.Framework;
 
@@ -29,6 +30,16 @@ public sealed class ConfigureRootfs : RootfsStageTask
     /// follows from it, so the shadow file is the same in every build; empty: chpasswd's own random salt.
     /// </summary>
     public string SourceDateEpoch { get; set; } = "";
+
+    /// <summary>
+    /// The inputs cache's password token is random per obj/ (LivePasswordState): the key takes the
+    /// password itself instead, through a slow hash (<see cref="PasswordKey"/>).
+    /// </summary>
+    private protected override string KeyInputs(string inputsCache) =>
+        string.Concat(inputsCache.Split('\n').Where(l => l.Length > 0 && !l.StartsWith("LivePassword=", StringComparison.Ordinal)).Select(l => l + "\n"));
+
+    private protected override IEnumerable<string> KeyExtras() =>
+        ["password " + PasswordKey.Of(LivePasswordFile.Length > 0 ? Configuration.LivePasswordFile.Read(LivePasswordFile) : LivePassword)];
 
     protected override void RunStage()
     {

@@ -24,6 +24,8 @@ public sealed class FinalizeRootfs : RootfsStageTask
     /// <summary>Where the installed packages with their source packages and licences are written for the SBOM; empty: nowhere.</summary>
     public string BillOfMaterialsFile { get; set; } = "";
 
+    private protected override IReadOnlyList<string> CachedOutputs() => [ManifestFile, BillOfMaterialsFile];
+
     protected override void RunStage()
     {
         High(nameof(Strings.StageStarting), StageName, Architecture, ImageMirror.Length > 0 ? $"image sources {ImageMirror}" : "image sources as bootstrapped");

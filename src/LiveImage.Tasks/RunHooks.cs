@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using System.Text;
 using LiveImage.Tasks.Diagnostics;
 using LiveImage.Tasks.Rootfs;
+using LiveImage.Tasks.StageCache;
 using Microsoft.Build.Framework;
 using Microsoft.Build.Utilities;
 
@@ -35,12 +36,16 @@ public sealed class RunHooks : RootfsTask
     /// <summary>The image's SOURCE_DATE_EPOCH, given to every hook so that what it writes can be dated reproducibly; empty: not set.</summary>
     public string SourceDateEpoch { get; set; } = "";
 
+    /// <summary>Each hook's layer is cached on its own; the stage's key stands for all of them.</summary>
+    private protected override string? LogicVersion => "1";
+
     private protected override void ExecuteStage()
     {
         var key = File.Exists(BaseStamp) ? File.ReadAllText(BaseStamp).Trim() : "";
         // what every hook sees beyond its own file: the image's metadata and the helper library
         key = Key(key, ImageEnvironment().Where(e => e.Key != "LIVEIMAGE_PROJECT_DIR").Select(e => $"{e.Key}={e.Value}")
             .Append("helpers:" + (HelpersScript.Length > 0 && File.Exists(HelpersScript) ? Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(HelpersScript))) : "")));
+        var cacheKey = HookCacheBase();
         var lower = LowerLayers.Select(l => l.GetMetadata("FullPath")).ToList();
         var rerun = false;
         RemoveStaleLayers();
@@ -51,18 +56,28 @@ public sealed class RunHooks : RootfsTask
             foreach (var hook in Hooks)
             {
                 key = Key(key, hook, ProjectDirectory);
+                // a hook that opts out (its result is not a function of its inputs) takes every layer above it out of the cache
+                cacheKey = cacheKey is null || hook.GetMetadata("StageCache").Equals("false", StringComparison.OrdinalIgnoreCase) ? null : StageKey.Chain(cacheKey, [Key("", hook, ProjectDirectory)]);
                 var layer = Path.Combine(Path.GetFullPath(LayersDirectory), hook.GetMetadata("LayerName"));
                 var keyFile = LayerKey(layer);
                 rerun |= !(Directory.Exists(layer) && File.Exists(keyFile) && File.ReadAllText(keyFile) == key);
                 if (rerun)
                 {
-                    if (!emulationOpen)
-                    {
-                        emulation = OpenEmulation(EmulatedArchitecture, RegisterBinfmt);
-                        emulationOpen = true;
-                    }
                     File.Delete(keyFile);
-                    Run(hook, lower, layer);
+                    if (!Restore(hook, cacheKey, layer))
+                    {
+                        if (!emulationOpen)
+                        {
+                            emulation = OpenEmulation(EmulatedArchitecture, RegisterBinfmt);
+                            emulationOpen = true;
+                        }
+                        Run(hook, lower, layer);
+                        if (cacheKey is not null && Cache is { } cache)
+                        {
+                            StoreLayer(cache, cacheKey, layer, [], HookLog(hook), "hook " + hook.GetMetadata("HookName"));
+                            Publish(cache, cacheKey, "hook " + hook.GetMetadata("HookName"));
+                        }
+                    }
                     File.WriteAllText(keyFile, key);
                 }
                 else
@@ -76,7 +91,35 @@ public sealed class RunHooks : RootfsTask
         {
             emulation?.Dispose();
         }
+        if (cacheKey is null && Hooks.Length > 0) ContentKey = StageKey.Uncacheable;
     }
+
+    /// <summary>What the hooks' cache keys chain from: the key of the stage below and what every hook sees; null when that stage has none.</summary>
+    private string? HookCacheBase()
+    {
+        var below = StageKey.FileBesideStamp(BaseStamp);
+        var belowKey = File.Exists(below) ? File.ReadAllText(below).Trim() : "";
+        if (belowKey.Length == 0 || belowKey == StageKey.Uncacheable || ContentKey is null) return null;
+        // the hook list itself is left out: each hook chains its own name and content, so adding a hook keeps the keys of the ones before it
+        var shared = InputsCache.Length > 0 ? File.ReadAllLines(InputsCache).Where(l => !l.StartsWith("Hook=", StringComparison.Ordinal)) : [];
+        return StageKey.Chain(belowKey, shared.Prepend("hook layer " + LogicVersion));
+    }
+
+    /// <summary>Restores a hook's layer from the stage cache when it has the hook's key, saying so in the hook's one line.</summary>
+    private bool Restore(ITaskItem hook, string? cacheKey, string layer)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var what = "hook " + hook.GetMetadata("HookName");
+        if (cacheKey is null || Cache is not { } cache || FindEntry(cache, cacheKey, what, out var source) is not { } entry) return false;
+        var log = HookLog(hook);
+        if (File.Exists(log)) File.Delete(log);
+        if (!RestoreLayer(entry, layer, [], log)) return false;
+        Log.LogMessage(MessageImportance.High, $"{what} [{Architecture}]: restored from the stage cache{source}, key {StageKey.Short(cacheKey)}, {clock.Elapsed.TotalSeconds:0.0} s");
+        Publish(cache, cacheKey, what);
+        return true;
+    }
+
+    private string HookLog(ITaskItem hook) => Path.Combine(Path.GetFullPath(LogDirectory), $"hook-{hook.GetMetadata("HookName")}.log");
 
     private void Run(ITaskItem hook, List<string> lower, string layer)
     {
@@ -90,7 +133,7 @@ public sealed class RunHooks : RootfsTask
         env["LIVEIMAGE_HOOK"] = name;
         if (SourceDateEpoch.Length > 0) env["SOURCE_DATE_EPOCH"] = SourceDateEpoch;
         env["LIVEIMAGE_HELPERS"] = HelpersScript;
-        var logPath = Path.Combine(Path.GetFullPath(LogDirectory), $"hook-{name}.log");
+        var logPath = HookLog(hook);
         if (File.Exists(logPath)) File.Delete(logPath);
         var path = hook.GetMetadata("FullPath");
         var command = hook.GetMetadata("RunIn") == "chroot"

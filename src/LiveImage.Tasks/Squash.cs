@@ -1,6 +1,7 @@
 using LiveImage.Tasks.Diagnostics;
 using LiveImage.Tasks.Processes;
 using LiveImage.Tasks.Rootfs;
+using LiveImage.Tasks.StageCache;
 using Microsoft.Build.Framework;
 
 namespace LiveImage.Tasks;
@@ -57,6 +58,62 @@ public sealed class Squash : StageTask
 
     /// <summary>The stage's product is its output: the stage writes it itself.</summary>
     private protected override bool WritesStamp => false;
+
+    /// <summary>
+    /// The merged squashfs (with the kernel and initrd beside it) is cached as its files; modules and
+    /// device trees are not (a module is reused per layer already).
+    /// </summary>
+    private protected override string? LogicVersion => ModuleName.Length == 0 && !Modules && !IncludeDtb && Dtb.Length == 0 ? "1" : null;
+
+    private static readonly string[] CachedFiles = ["filesystem.squashfs", "vmlinuz", "initrd.img"];
+
+    private protected override bool Restore(string entry)
+    {
+        var live = Path.GetFullPath(LiveDirectory);
+        Directory.CreateDirectory(live);
+        RemoveSquashfsExcept(live, []);
+        File.Delete(Path.Combine(live, ModuleList));
+        var missing = CachedFiles.FirstOrDefault(f => !File.Exists(Path.Combine(entry, f)));
+        if (missing is not null)
+        {
+            Log.LogWarningWithCodeFromResources(nameof(Strings.StageCacheRestoreFailed), StageName, Architecture, entry, $"it has no {missing}");
+            new LocalStageCache(Path.GetDirectoryName(entry)!).Remove(entry);
+            return false;
+        }
+        // the squashfs last, under a temporary name: it is the stage's output, and only a whole one may look up to date
+        foreach (var file in Enumerable.Reverse(CachedFiles))
+        {
+            var target = Path.Combine(live, file);
+            File.Copy(Path.Combine(entry, file), target + ".tmp", overwrite: true);
+            // new, as a squash that ran would write it: the copy keeps the time it was stored at
+            File.SetLastWriteTimeUtc(target + ".tmp", DateTime.UtcNow);
+            File.Move(target + ".tmp", target, overwrite: true);
+        }
+        return true;
+    }
+
+    private protected override void Store(LocalStageCache cache, string key, IReadOnlyList<string> outputs)
+    {
+        string? temporary = null;
+        try
+        {
+            temporary = cache.Begin(key);
+            foreach (var file in CachedFiles) File.Copy(Path.Combine(LiveDirectory, file), Path.Combine(temporary, file));
+            cache.Commit(temporary, key);
+            temporary = null;
+            Log.LogMessage(MessageImportance.Normal, $"squash [{Architecture}]: stored in the stage cache, key {StageKey.Short(key)}");
+            foreach (var removed in cache.Evict(LocalStageCache.ParseSize(StageCacheSize) ?? long.MaxValue))
+                Log.LogMessage(MessageImportance.Normal, $"stage cache: evicted {Path.GetFileName(removed)} (least recently used, over StageCacheSize={StageCacheSize})");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            Log.LogWarningWithCodeFromResources(nameof(Strings.StageCacheStoreFailed), StageName, Architecture, cache.Root, e.Message);
+        }
+        finally
+        {
+            if (temporary is not null) cache.Remove(temporary);
+        }
+    }
 
     private protected override void ExecuteStage()
     {

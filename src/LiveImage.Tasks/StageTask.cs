@@ -1,4 +1,7 @@
+using System.Diagnostics;
+using LiveImage.Tasks.Diagnostics;
 using LiveImage.Tasks.Distributions;
+using LiveImage.Tasks.StageCache;
 using Microsoft.Build.Framework;
 
 namespace LiveImage.Tasks;
@@ -31,6 +34,47 @@ public abstract class StageTask : LiveImageTask
     /// <summary>The stage's input files (the stage below, hooks, files), named when one of them is why it runs.</summary>
     public ITaskItem[] InputFiles { get; set; } = [];
 
+    /// <summary>Whether finished stages are stored in and restored from the stage cache (StageCache property).</summary>
+    public bool StageCache { get; set; }
+
+    /// <summary>The local stage cache (StageCacheDirectory property).</summary>
+    public string StageCacheDirectory { get; set; } = "";
+
+    /// <summary>The local stage cache's size limit, e.g. 20G (StageCacheSize property).</summary>
+    public string StageCacheSize { get; set; } = "";
+
+    /// <summary>An OCI registry holding stage cache entries between machines, http(s)://host[:port]/repository; empty: none.</summary>
+    public string StageCacheRegistry { get; set; } = "";
+
+    /// <summary>pull, push or both: whether a missing stage is pulled from <see cref="StageCacheRegistry"/>, and whether a stage the registry lacks is pushed.</summary>
+    public string StageCacheRegistryMode { get; set; } = "pull";
+
+    /// <summary>
+    /// More of the key, for the bottom stage: the package lock file and the archive's release dates
+    /// (the targets and <see cref="KeyExtras"/> give them).
+    /// </summary>
+    public ITaskItem[] StageKeyFiles { get; set; } = [];
+
+    /// <summary>
+    /// The version of this stage's own logic, part of its key: changed whenever the SDK changes what
+    /// the stage makes of the same inputs, so that no cache returns a layer the old logic made. Null:
+    /// the stage has no key.
+    /// </summary>
+    private protected virtual string? LogicVersion => null;
+
+    /// <summary>The key this run computed; a stage may make it <see cref="StageKey.Uncacheable"/> while it runs.</summary>
+    private protected string? ContentKey { get; set; }
+
+    /// <summary>The inputs cache's content as the key sees it (a stage may leave out a line that differs from build to build).</summary>
+    private protected virtual string KeyInputs(string inputsCache) => inputsCache;
+
+    /// <summary>Lines of the key besides the inputs: what only the stage itself knows.</summary>
+    private protected virtual IEnumerable<string> KeyExtras() => [];
+
+    /// <summary>The stage cache when it is on (and its size valid), else null.</summary>
+    private protected LocalStageCache? Cache =>
+        StageCache && StageCacheDirectory.Length > 0 ? new LocalStageCache(StageCacheDirectory) : null;
+
     /// <summary>
     /// Whether <see cref="Stamp"/> is the bookkeeping's own file, deleted before and written after the
     /// stage; not when it is the stage's product (the squashfs, the ISO), which the stage writes itself.
@@ -45,14 +89,125 @@ public abstract class StageTask : LiveImageTask
 
     protected sealed override void ExecuteCore()
     {
-        if (InputsCache.Length > 0)
-            Log.LogMessage(MessageImportance.High, $"{StageName} [{Architecture}]: runs because {ExplainStage.Reason(InputsCache, LastInputs(InputsCache), Stamp, InputFiles)}");
+        var keyFile = LogicVersion is not null && InputsCache.Length > 0 ? StageKey.FileFor(InputsCache) : null;
+        if (keyFile is not null)
+        {
+            File.Delete(keyFile);
+            ContentKey = StageKey.Compute(StageName, LogicVersion!, KeyInputs(File.ReadAllText(InputsCache)), InputFiles.Select(f => f.ItemSpec),
+                StageKeyFiles.Select(f => $"key-file {Path.GetFileName(f.ItemSpec)} {(File.Exists(f.ItemSpec) ? StageKey.FileHash(f.ItemSpec) : "missing")}").Concat(KeyExtras()));
+        }
+        CheckCacheSettings();
+        var reason = InputsCache.Length > 0 ? ExplainStage.Reason(InputsCache, LastInputs(InputsCache), Stamp, InputFiles) : null;
         var stamp = WritesStamp && Stamp.Length > 0 ? Stamp : null;
         if (stamp is not null && File.Exists(stamp)) File.Delete(stamp);
-        ExecuteStage();
-        if (Log.HasLoggedErrors) return;
+        var clock = Stopwatch.StartNew();
+        if (ContentKey is not null && Cache is { } cache && FindEntry(cache, ContentKey, StageName, out var source) is { } entry && Restore(entry))
+        {
+            Log.LogMessage(MessageImportance.High, $"{StageName} [{Architecture}]: restored from the stage cache{source}, key {StageKey.Short(ContentKey)}, {clock.Elapsed.TotalSeconds:0.0} s (out of date because {reason})");
+            Publish(cache, ContentKey, StageName);
+        }
+        else
+        {
+            if (reason is not null) Log.LogMessage(MessageImportance.High, $"{StageName} [{Architecture}]: runs because {reason}");
+            ExecuteStage();
+            if (Log.HasLoggedErrors) return;
+            if (ContentKey is not null and not StageKey.Uncacheable && Cache is { } store)
+            {
+                Store(store, ContentKey, CachedOutputs());
+                Publish(store, ContentKey, StageName);
+            }
+        }
         if (stamp is not null) File.WriteAllText(stamp, Guid.NewGuid() + "\n");
         if (InputsCache.Length > 0) File.Copy(InputsCache, LastInputs(InputsCache), overwrite: true);
+        if (keyFile is not null) File.WriteAllText(keyFile, (ContentKey ?? StageKey.Uncacheable) + "\n");
+    }
+
+    /// <summary>LIVE1092 when StageCacheSize is not a size, LIVE1095 when the registry or its mode is not one.</summary>
+    private void CheckCacheSettings()
+    {
+        if (!StageCache || StageCacheDirectory.Length == 0) return;
+        if (LocalStageCache.ParseSize(StageCacheSize) is null)
+            throw new LiveImageException(nameof(Strings.StageCacheSizeInvalid), StageCacheSize);
+        if (StageCacheRegistry.Length > 0 && (StageCacheRegistryMode is not ("pull" or "push" or "both")
+            || !Uri.TryCreate(StageCacheRegistry, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https") || uri.AbsolutePath.Trim('/').Length == 0))
+            throw new LiveImageException(nameof(Strings.StageCacheRegistryInvalid), StageCacheRegistry, StageCacheRegistryMode);
+    }
+
+    private static readonly HttpClient Http = new(new SocketsHttpHandler { ConnectTimeout = TimeSpan.FromSeconds(5) }) { Timeout = TimeSpan.FromMinutes(30) };
+    private OciRegistry? _registry;
+    private bool _registryDown;
+
+    private OciRegistry? Registry()
+    {
+        if (StageCacheRegistry.Length == 0 || _registryDown) return null;
+        return _registry ??= new OciRegistry(StageCacheRegistry, Http,
+            RegistryCredentials.Find(new Uri(StageCacheRegistry).Authority, Environment.GetEnvironmentVariable, Environment.GetEnvironmentVariable("HOME")));
+    }
+
+    /// <summary>
+    /// The local cache's entry of <paramref name="key"/>, else the registry's, pulled into the local cache
+    /// (<paramref name="source"/> then names the registry). A registry that cannot be reached is LIVE1093
+    /// and a blob that does not match its digest LIVE1094: warnings, and the stage runs.
+    /// </summary>
+    private protected string? FindEntry(LocalStageCache cache, string key, string what, out string source)
+    {
+        source = "";
+        if (cache.Find(key) is { } local) return local;
+        if (StageCacheRegistryMode == "push" || Registry() is not { } registry) return null;
+        var temporary = cache.Begin(key);
+        try
+        {
+            if (!registry.Pull(key, temporary)) return null;
+            cache.Commit(temporary, key);
+            source = $" (pulled from {registry.Host})";
+            return cache.Find(key);
+        }
+        catch (InvalidDataException e)
+        {
+            Log.LogWarningWithCodeFromResources(nameof(Strings.StageCacheRegistryCorrupt), what, Architecture, StageCacheRegistry, StageKey.Short(key), e.Message);
+        }
+        catch (Exception e) when (e is HttpRequestException or TaskCanceledException or IOException)
+        {
+            RegistryDown(what, e);
+        }
+        finally
+        {
+            if (Directory.Exists(temporary)) cache.Remove(temporary);
+        }
+        return null;
+    }
+
+    /// <summary>Pushes the local entry of <paramref name="key"/> to the registry when it is asked to and the registry lacks it.</summary>
+    private protected void Publish(LocalStageCache cache, string key, string what)
+    {
+        if (StageCacheRegistryMode == "pull" || Registry() is not { } registry || cache.Find(key) is not { } entry) return;
+        try
+        {
+            if (registry.Has(key)) return;
+            registry.Push(key, entry);
+            Log.LogMessage(MessageImportance.Normal, $"{what} [{Architecture}]: pushed to {registry.Host}, key {StageKey.Short(key)}");
+        }
+        catch (Exception e) when (e is HttpRequestException or TaskCanceledException or IOException)
+        {
+            RegistryDown(what, e);
+        }
+    }
+
+    private void RegistryDown(string what, Exception e)
+    {
+        _registryDown = true;
+        Log.LogWarningWithCodeFromResources(nameof(Strings.StageCacheRegistryUnreachable), what, Architecture, StageCacheRegistry, e.Message);
+    }
+
+    /// <summary>Restores the stage from a cache entry; false (after a warning) when the entry cannot be used, and the stage runs.</summary>
+    private protected virtual bool Restore(string entry) => false;
+
+    /// <summary>The files outside the stage's layer that it writes, kept in its cache entry beside the layer (empty names keep their place).</summary>
+    private protected virtual IReadOnlyList<string> CachedOutputs() => [];
+
+    /// <summary>Stores the stage's result under <paramref name="key"/>; a failure to store is a warning, never a failed build.</summary>
+    private protected virtual void Store(LocalStageCache cache, string key, IReadOnlyList<string> outputs)
+    {
     }
 
     /// <summary>The stage's own work.</summary>

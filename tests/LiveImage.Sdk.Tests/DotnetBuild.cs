@@ -79,6 +79,8 @@ internal sealed class Workspace
         psi.Environment["NUGET_PACKAGES"] = NuGetPackages;
         psi.Environment["MSBUILDDISABLENODEREUSE"] = "1";
         psi.Environment["DOTNET_CLI_USE_MSBUILD_SERVER"] = "0";
+        // every test builds its stages for real unless it is about the stage cache (StageCacheTests, the minimal image's cold build)
+        psi.Environment["StageCache"] = "false";
         foreach (var (key, value) in environment ?? new Dictionary<string, string?>())
         {
             if (value is null) psi.Environment.Remove(key);

@@ -11,11 +11,13 @@ public sealed class MinimalImageFixture : IDisposable
     public BuildResult ColdBuild { get; }
     public string IsoPath => Path.Combine(ProjectDirectory, "bin/Release/amd64/debian-live-minimal-1.0.0-amd64.iso");
     public string Squashfs => Path.Combine(ProjectDirectory, "obj/Release/amd64/iso/live/filesystem.squashfs");
+    /// <summary>The stage cache the cold build filled (StageCacheTests restore from it).</summary>
+    public string StageCacheDirectory => Path.Combine(Workspace.Root, "minimal-stage-cache");
 
     public MinimalImageFixture()
     {
         ProjectDirectory = Workspace.CopySample("debian-live-minimal");
-        ColdBuild = Workspace.Build(ProjectDirectory, null);
+        ColdBuild = Workspace.Build(ProjectDirectory, null, "-p:StageCache=true", $"-p:StageCacheDirectory={StageCacheDirectory}/");
     }
 
     /// <summary>

@@ -40,6 +40,12 @@ internal interface IDistribution
     /// <summary>The host-side command that creates the base root filesystem in <see cref="BootstrapOptions.Root"/>.</summary>
     ToolPlan Bootstrap(BootstrapOptions options);
 
+    /// <summary>
+    /// The release dates of the archive the bootstrap last fetched for these options (as the package
+    /// cache keeps its lists), one line each; empty when none is known. Part of the stage cache's keys.
+    /// </summary>
+    IReadOnlyList<string> ArchiveReleaseDates(BootstrapOptions options);
+
     /// <summary>The commands (run inside the image) that install the packages, one per group installed alike.</summary>
     PackageInstallPlan Install(IReadOnlyList<ITaskItem> packages);
 

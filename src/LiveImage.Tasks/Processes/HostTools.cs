@@ -11,6 +11,7 @@ internal static class HostTools
         ["unsquashfs"] = "squashfs-tools",
         ["xorriso"] = "xorriso",
         ["rsync"] = "rsync",
+        ["zstd"] = "zstd",
         ["grub-mkimage"] = "grub-common",
         ["mkfs.vfat"] = "dosfstools",
         ["mkfs.ext4"] = "e2fsprogs",

@@ -1,5 +1,6 @@
 using LiveImage.Tasks.Diagnostics;
 using LiveImage.Tasks.Processes;
+using LiveImage.Tasks.StageCache;
 using Microsoft.Build.Framework;
 
 namespace LiveImage.Tasks.Rootfs;
@@ -37,6 +38,22 @@ public abstract class RootfsStageTask : RootfsTask
         File.WriteAllText(key, Guid.NewGuid().ToString());
         if (SummarizesLayer) LogUsage(StageName, Layer, LowerLayers.Select(l => l.GetMetadata("FullPath")));
     }
+
+    /// <summary>A stage of one layer is cached as that layer; a change of what a stage makes of its inputs bumps this.</summary>
+    private protected override string? LogicVersion => "1";
+
+    private protected override bool Restore(string entry)
+    {
+        ClearDirectory(Layer);
+        File.Delete(LayerKey(Layer));
+        if (File.Exists(LogFile)) File.Delete(LogFile);
+        if (!RestoreLayer(entry, Layer, CachedOutputs(), LogFile)) return false;
+        File.WriteAllText(LayerKey(Layer), Guid.NewGuid().ToString());
+        return true;
+    }
+
+    private protected override void Store(LocalStageCache cache, string key, IReadOnlyList<string> outputs) =>
+        StoreLayer(cache, key, Layer, outputs, LogFile, StageName);
 
     /// <summary>Whether the stage ends with its usage line (not for an interactive shell).</summary>
     private protected virtual bool SummarizesLayer => true;

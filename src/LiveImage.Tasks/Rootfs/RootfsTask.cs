@@ -1,5 +1,7 @@
 using LiveImage.Tasks.Diagnostics;
+using System.Diagnostics;
 using LiveImage.Tasks.Processes;
+using LiveImage.Tasks.StageCache;
 using Microsoft.Build.Framework;
 
 namespace LiveImage.Tasks.Rootfs;
@@ -67,6 +69,73 @@ public abstract class RootfsTask : StageTask
         var total = layers.Sum(LayerUsage.Bytes);
         var packages = Distro.InstalledPackageCount(Enumerable.Reverse(layers));
         Log.LogMessageFromResources(MessageImportance.High, nameof(Strings.StageUsage), stage, Architecture, LayerUsage.MiB(own), LayerUsage.MiB(total), packages?.ToString() ?? "no");
+    }
+
+    /// <summary>
+    /// Restores <paramref name="layer"/> (and the stage's other outputs) from a stage cache entry.
+    /// False, after LIVE1090, when the entry cannot be read: it is removed, the layer is emptied and the stage runs.
+    /// </summary>
+    private protected bool RestoreLayer(string entry, string layer, IReadOnlyList<string> outputs, string logPath)
+    {
+        ClearDirectory(layer);
+        var archive = Path.Combine(entry, LayerArchive.FileName);
+        var problem = !File.Exists(archive) ? "it has no " + LayerArchive.FileName : null;
+        if (problem is null)
+        {
+            var result = CreateRunner().Run(LayerArchive.Extract(archive, layer, logPath));
+            if (result.ExitCode != 0) problem = $"tar exited with code {result.ExitCode}: {result.TailText}";
+        }
+        for (var i = 0; problem is null && i < outputs.Count; i++)
+        {
+            if (outputs[i].Length == 0) continue;
+            var saved = Path.Combine(entry, $"output-{i}");
+            if (!File.Exists(saved)) { problem = $"it has no output-{i} for {outputs[i]}"; break; }
+            Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(outputs[i]))!);
+            File.Copy(saved, outputs[i], overwrite: true);
+            // a restored output is new: a copy keeps the time it was stored at, older than this build's inputs
+            File.SetLastWriteTimeUtc(outputs[i], DateTime.UtcNow);
+        }
+        if (problem is null) return true;
+        Log.LogWarningWithCodeFromResources(nameof(Strings.StageCacheRestoreFailed), StageName, Architecture, entry, problem);
+        try { new LocalStageCache(Path.GetDirectoryName(entry)!).Remove(entry); }
+        catch (IOException) { /* another build removes it */ }
+        ClearDirectory(layer);
+        return false;
+    }
+
+    /// <summary>
+    /// Stores <paramref name="layer"/> (and the stage's other outputs) under <paramref name="key"/>, then
+    /// evicts least recently used entries over StageCacheSize. A failure is LIVE1091, a warning: the build goes on.
+    /// </summary>
+    private protected void StoreLayer(LocalStageCache cache, string key, string layer, IReadOnlyList<string> outputs, string logPath, string what)
+    {
+        string? temporary = null;
+        var clock = Stopwatch.StartNew();
+        try
+        {
+            temporary = cache.Begin(key);
+            var result = CreateRunner().Run(LayerArchive.Create(layer, Path.Combine(temporary, LayerArchive.FileName), logPath));
+            if (result.ExitCode != 0) throw new IOException($"tar exited with code {result.ExitCode}: {result.TailText}");
+            for (var i = 0; i < outputs.Count; i++)
+                if (outputs[i].Length > 0 && File.Exists(outputs[i])) File.Copy(outputs[i], Path.Combine(temporary, $"output-{i}"));
+            cache.Commit(temporary, key);
+            temporary = null;
+            Log.LogMessage(MessageImportance.Normal, $"{what} [{Architecture}]: stored in the stage cache, key {StageKey.Short(key)}, {clock.Elapsed.TotalSeconds:0.0} s");
+            foreach (var removed in cache.Evict(LocalStageCache.ParseSize(StageCacheSize) ?? long.MaxValue))
+                Log.LogMessage(MessageImportance.Normal, $"stage cache: evicted {Path.GetFileName(removed)} (least recently used, over StageCacheSize={StageCacheSize})");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            Log.LogWarningWithCodeFromResources(nameof(Strings.StageCacheStoreFailed), what, Architecture, cache.Root, e.Message);
+        }
+        finally
+        {
+            if (temporary is not null)
+            {
+                try { cache.Remove(temporary); }
+                catch (IOException) { /* evicted as stale a day later */ }
+            }
+        }
     }
 
     /// <summary>

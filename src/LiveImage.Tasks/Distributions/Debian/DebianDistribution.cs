@@ -27,6 +27,8 @@ internal sealed class DebianDistribution : IDistribution
 
     public ToolPlan Bootstrap(BootstrapOptions options) => Mmdebstrap.Command(options);
 
+    public IReadOnlyList<string> ArchiveReleaseDates(BootstrapOptions options) => Mmdebstrap.ReleaseDates(options);
+
     public PackageInstallPlan Install(IReadOnlyList<ITaskItem> packages) => Apt.Install(packages);
 
     public string? InstallSummary(IEnumerable<string> output) => Apt.InstallSummary(output);

@@ -107,8 +107,7 @@ internal static class Mmdebstrap
         args.Add("--skip=essential/unlink");
         args.Add("""--setup-hook=mkdir -p "$1/var/cache/apt/archives" && for f in "$LIVEIMAGE_DEBCACHE"/*.deb; do [ -e "$f" ] || continue; ln -f "$f" "$1/var/cache/apt/archives/" 2>/dev/null || cp "$f" "$1/var/cache/apt/archives/"; done""");
         // the package lists are kept too, per suite, architecture and sources, for offline builds
-        var key = Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes($"{o.Mirror}|{o.Components}")))[..12];
-        var lists = Path.Combine(Path.GetFullPath(o.PackageCache), "lists", $"{o.Suite}-{o.Architecture}-{key}");
+        var lists = CachedLists(o);
         env["LIVEIMAGE_LISTS"] = lists;
         if (o.Offline)
         {
@@ -118,5 +117,21 @@ internal static class Mmdebstrap
         }
         args.Add("""--customize-hook=rm -rf "$LIVEIMAGE_LISTS.new" && mkdir -p "$LIVEIMAGE_LISTS.new" && cp -a "$1/var/lib/apt/lists/." "$LIVEIMAGE_LISTS.new/" && rm -rf "$LIVEIMAGE_LISTS" && mv "$LIVEIMAGE_LISTS.new" "$LIVEIMAGE_LISTS" """);
         args.Add("""--customize-hook=for f in "$1"/var/cache/apt/archives/*.deb; do [ -e "$f" ] || continue; n=${f##*/}; [ -e "$LIVEIMAGE_DEBCACHE/$n" ] || { cp "$f" "$LIVEIMAGE_DEBCACHE/.$n.part" && mv -f "$LIVEIMAGE_DEBCACHE/.$n.part" "$LIVEIMAGE_DEBCACHE/$n"; }; rm -f "$f"; done""");
+    }
+
+    /// <summary>The package cache's copy of the lists of this suite, architecture and sources.</summary>
+    internal static string CachedLists(BootstrapOptions o)
+    {
+        var key = Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes($"{o.Mirror}|{o.Components}")))[..12];
+        return Path.Combine(Path.GetFullPath(o.PackageCache), "lists", $"{o.Suite}-{o.Architecture}-{key}");
+    }
+
+    /// <summary>The Date of every Release file in the cached lists (the suite's, its updates', ...), by file name.</summary>
+    internal static IReadOnlyList<string> ReleaseDates(BootstrapOptions o)
+    {
+        if (o.PackageCache.Length == 0 || CachedLists(o) is not { } lists || !Directory.Exists(lists)) return [];
+        return [.. Directory.EnumerateFiles(lists, "*Release").Where(f => f.EndsWith("_InRelease", StringComparison.Ordinal) || f.EndsWith("_Release", StringComparison.Ordinal))
+            .Order(StringComparer.Ordinal)
+            .Select(f => $"release {Path.GetFileName(f)} {File.ReadLines(f).FirstOrDefault(l => l.StartsWith("Date: ", StringComparison.Ordinal))?[6..]}")];
     }
 }

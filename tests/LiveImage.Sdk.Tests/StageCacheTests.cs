@@ -1,0 +1,137 @@
+namespace LiveImage.Sdk.Tests;
+
+/// <summary>
+/// Issue 16's stage cache on a copy of the built minimal sample, whose cold build filled a stage
+/// cache of its own: a clean rebuild restores every stage (the same layers, owners, modes, xattrs,
+/// devices and whiteouts, and the same ISO, byte for byte); a hook edit after the restore reruns
+/// only that hook and what is above it; both opt-outs; eviction. One copy, in steps, to keep the
+/// cost to one restore and a few one-hook builds (-t:LiveImageHooks).
+/// </summary>
+[Collection(MinimalImageCollection.Name)]
+public sealed class StageCacheTests(MinimalImageFixture image, ITestOutputHelper output)
+{
+    private const string Hook = "0100-motd.sh";
+    private static readonly string[] Stages = ["bootstrap", "configure", "packages", "includes", "finalize", "squash"];
+
+    [Fact]
+    public void CleanRebuildRestoresEveryStageAndAHookEditRerunsOnlyThatHook()
+    {
+        var copy = image.CopyOfBuiltImage("cache-restore");
+        // the fixture's cache stays as it is for others: this test evicts from a copy of it
+        var cache = Path.Combine(image.Workspace.Root, "cache-restore-entries");
+        var (code, text) = Tools.Run("cp", "-a", image.StageCacheDirectory, cache);
+        Assert.True(code == 0, text);
+        var withCache = new[] { "-p:StageCache=true", $"-p:StageCacheDirectory={cache}/" };
+        Tools.Run("rm", "-rf", Path.Combine(copy, "obj"), Path.Combine(copy, "bin"));
+
+        // 1. clean rebuild: every stage restored, nothing run but the ISO
+        var clean = image.Workspace.Build(copy, output, withCache);
+        Assert.True(clean.Succeeded, "the clean rebuild failed");
+        foreach (var stage in Stages) Assert.Matches($@"{stage} \[amd64\]: restored from the stage cache, key [0-9a-f]{{8}}…, [0-9.]+ s", clean.Output);
+        Assert.Matches($@"hook {Hook} \[amd64\]: restored from the stage cache, key [0-9a-f]{{8}}…", clean.Output);
+        Assert.DoesNotContain("mmdebstrap", clean.Output.Split('\n').Where(l => l.Contains("[amd64]: ")));
+        Assert.Equal(Listing(Layers(image.ProjectDirectory)), Listing(Layers(copy)));
+        Assert.True(File.ReadAllBytes(image.IsoPath).AsSpan().SequenceEqual(File.ReadAllBytes(Iso(copy))), "the restored build's ISO differs from the cold build's");
+
+        // 2. a hook edit after the restore reruns that hook only (and stores it)
+        var hook = Path.Combine(copy, "hooks", Hook);
+        var original = File.ReadAllText(hook);
+        File.AppendAllText(hook, "echo edited >> \"$1/etc/motd\"\n");
+        var edited = image.Workspace.Build(copy, output, [.. withCache, "-t:LiveImageHooks"]);
+        Assert.True(edited.Succeeded);
+        Assert.Contains($"hook {Hook} [amd64]: on the host side", edited.Output);
+        Assert.Contains($"hook {Hook} [amd64]: stored in the stage cache", edited.Output);
+        foreach (var stage in Stages.Take(4)) Assert.DoesNotContain($"{stage} [amd64]:", edited.Output);
+
+        // 3. StageCache=false: the original hook is in the cache, and still runs
+        File.WriteAllText(hook, original);
+        var off = image.Workspace.Build(copy, output, [.. withCache, "-p:StageCache=false", "-t:LiveImageHooks"]);
+        Assert.True(off.Succeeded);
+        Assert.Contains($"hook {Hook} [amd64]: on the host side", off.Output);
+        Assert.DoesNotContain("restored from the stage cache", off.Output);
+
+        // 4. a hook with StageCache="false" runs although its key is in the cache, and takes the stages above out of it
+        File.AppendAllText(hook, "echo edited >> \"$1/etc/motd\"\n");
+        MinimalImageFixture.AddItems(copy, $"""<Hook Include="hooks/{Hook}" StageCache="false" />""");
+        var optOut = image.Workspace.Build(copy, output, [.. withCache, "-t:LiveImageHooks"]);
+        Assert.True(optOut.Succeeded);
+        Assert.Contains($"hook {Hook} [amd64]: on the host side", optOut.Output);
+        Assert.DoesNotContain("restored from the stage cache", optOut.Output);
+        Assert.DoesNotContain("stored in the stage cache", optOut.Output);
+        Assert.Equal("uncacheable", File.ReadAllText(Path.Combine(copy, "obj/Release/amd64/hooks.inputs.key")).Trim());
+
+        // 5. eviction: over StageCacheSize, the least recently used entries go after a store
+        var project = Path.Combine(copy, "debian-live-minimal.liveproj");
+        File.WriteAllText(project, File.ReadAllText(project).Replace("StageCache=\"false\"", "StageCache=\"true\""));
+        File.AppendAllText(hook, "echo again >> \"$1/etc/motd\"\n");
+        var evicting = image.Workspace.Build(copy, output, [.. withCache, "-p:StageCacheSize=1M", "-t:LiveImageHooks"]);
+        Assert.True(evicting.Succeeded);
+        Assert.Contains("stage cache: evicted ", evicting.Output);
+        var left = Directory.GetFiles(cache, "*", SearchOption.AllDirectories).Sum(f => new FileInfo(f).Length);
+        Assert.True(left <= 1024 * 1024, $"the stage cache still holds {left} bytes");
+    }
+
+    /// <summary>
+    /// Between machines, through a real registry (Debian's docker-registry) on 127.0.0.1: a copy pushes
+    /// every stage; a fresh copy with an empty local cache pulls them all but one whose blob was damaged
+    /// in the registry's storage (LIVE1094: that stage runs) and makes the same ISO; with the registry
+    /// stopped, a build warns (LIVE1093) and succeeds.
+    /// </summary>
+    [Fact]
+    public void StagesTravelThroughARegistryWhichMayBeDownOrDamaged()
+    {
+        var root = Path.Combine(image.Workspace.Root, "registry");
+        using var registry = RegistryServer.Start(root);
+        var location = $"http://127.0.0.1:{registry.Port}/liveimage/stages";
+
+        // 1. push: a clean rebuild from the fixture's local cache sends every stage the registry lacks
+        var pusher = image.CopyOfBuiltImage("cache-pusher");
+        Tools.Run("rm", "-rf", Path.Combine(pusher, "obj"), Path.Combine(pusher, "bin"));
+        var push = image.Workspace.Build(pusher, output, "-p:StageCache=true", $"-p:StageCacheDirectory={image.StageCacheDirectory}/",
+            $"-p:StageCacheRegistry={location}", "-p:StageCacheRegistryMode=push");
+        Assert.True(push.Succeeded, "the pushing build failed");
+        foreach (var stage in Stages) Assert.Contains($"{stage} [amd64]: pushed to 127.0.0.1:{registry.Port}, key ", push.Output);
+
+        // 2. damage the includes stage's archive in the registry's storage
+        var includesKey = File.ReadAllText(Path.Combine(pusher, "obj/Release/amd64/includes.inputs.key")).Trim();
+        registry.DamageBlob("liveimage/stages", includesKey, "layer.tar.zst");
+
+        // 3. pull into a fresh copy (no obj/) with an empty local cache
+        var puller = image.Workspace.CopySample("debian-live-minimal", "cache-puller");
+        var pullerCache = Path.Combine(image.Workspace.Root, "cache-puller-entries");
+        var pull = image.Workspace.Build(puller, output, "-p:StageCache=true", $"-p:StageCacheDirectory={pullerCache}/", $"-p:StageCacheRegistry={location}");
+        Assert.True(pull.Succeeded, "the pulling build failed");
+        foreach (var stage in Stages.Where(s => s != "includes"))
+            Assert.Contains($"{stage} [amd64]: restored from the stage cache (pulled from 127.0.0.1:{registry.Port}), key ", pull.Output);
+        Assert.Contains("warning LIVE1094", pull.Output);
+        Assert.Contains("includes [amd64]: runs because", pull.Output);
+        Assert.True(File.ReadAllBytes(image.IsoPath).AsSpan().SequenceEqual(File.ReadAllBytes(Iso(puller))), "the pulled build's ISO differs from the cold build's");
+
+        // 4. the registry is down: a warning, and the build goes on
+        registry.Dispose();
+        Tools.Run("rm", "-rf", Path.Combine(puller, "obj"), Path.Combine(puller, "bin"));
+        var down = image.Workspace.Build(puller, output, "-p:StageCache=true", $"-p:StageCacheDirectory={pullerCache}/", $"-p:StageCacheRegistry={location}", "-p:StageCacheRegistryMode=both");
+        Assert.True(down.Succeeded, "a build with its registry down failed");
+        Assert.Contains("warning LIVE1093", down.Output);
+    }
+
+    private static string Iso(string project) => Path.Combine(project, "bin/Release/amd64/debian-live-minimal-1.0.0-amd64.iso");
+
+    private static string Layers(string project) => Path.Combine(project, "obj/Release/amd64/layers");
+
+    /// <summary>Every file of the layers with owner, mode, type, link target, device numbers, extended attributes, and a regular file's size (a directory's depends on how it was filled).</summary>
+    private static string Listing(string layers)
+    {
+        var (code, text) = Tools.RunIn(layers, "sh", "-ec", """
+            find . -path './*.key' -prune -o -printf '%p %U:%G %m %y %l\n' | sort
+            find . -type f -printf '%p %s\n' | sort
+            find . -type c -exec stat -c '%n %t:%T' {} + | sort
+            getfattr -R -h -d -m - -e hex . 2>/dev/null | awk 'BEGIN { RS = ""; FS = "\n" } { for (i = 2; i <= NF; i++) print $1 " " $i }' | sort
+            """);
+        Assert.True(code == 0, text);
+        // the layers hold overlay whiteouts and opaque directories: the listing would see them go
+        Assert.Matches(@"(?m)^\./\S+ 0:0$", text);
+        Assert.Contains("trusted.overlay.opaque", text);
+        return text;
+    }
+}
