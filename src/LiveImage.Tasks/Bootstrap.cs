@@ -1,4 +1,5 @@
 using LiveImage.Tasks.Distributions;
+using LiveImage.Tasks.Packages;
 using LiveImage.Tasks.Rootfs;
 using Microsoft.Build.Framework;
 
@@ -33,12 +34,19 @@ public sealed class Bootstrap : RootfsStageTask
     /// <summary>Where the SOURCE_DATE_EPOCH the image is built with is written, for the stages above.</summary>
     public string SourceDateEpochFile { get; set; } = "";
 
+    /// <summary>The project's lock file: the versions of its [bootstrap] section are installed; absent: the archive's candidates.</summary>
+    public string PackageLockFile { get; set; } = "";
+
     protected override void RunStage()
     {
         var ns = Namespace(system: false);
         var options = new BootstrapOptions(Suite, Architecture, Variant, Components, Mirror, IncludePackages, Keyrings,
             ns.MergedDirectory, ScratchDirectory, PackageCache, Offline, GrubEfiPackage, GrubEfiFetchDirectory)
-        { SourceDateEpoch = SourceDateEpoch, SourceDateEpochFile = SourceDateEpochFile };
+                {
+            SourceDateEpoch = SourceDateEpoch, SourceDateEpochFile = SourceDateEpochFile,
+            LockPreferences = File.Exists(PackageLockFile)
+                ? Distro.LockPreferences(PackageLock.Parse(File.ReadAllText(PackageLockFile), PackageLockFile).Bootstrap, Architecture) : "",
+        };
         High(nameof(Strings.StageStarting), StageName, Architecture, Distro.BootstrapSummary(options));
         var started = DateTime.UtcNow;
         var plan = Distro.Bootstrap(options);

@@ -1,4 +1,5 @@
 using LiveImage.Tasks.Diagnostics;
+using LiveImage.Tasks.Packages;
 using LiveImage.Tasks.Processes;
 using LiveImage.Tasks.Rootfs;
 using Microsoft.Build.Framework;
@@ -19,6 +20,9 @@ public sealed class InstallTasks : RootfsStageTask
     /// <summary>Package configuration answers (resolved Debconf and DebconfFile items, metadata Line), set before the install.</summary>
     public ITaskItem[] Debconf { get; set; } = [];
 
+    /// <summary>The project's lock file: every version it names is installed (dependencies included); absent: the archives' candidates.</summary>
+    public string PackageLockFile { get; set; } = "";
+
     protected override void RunStage()
     {
         var install = Distro.Install(Packages);
@@ -28,12 +32,33 @@ public sealed class InstallTasks : RootfsStageTask
         AddBuildSources(ns);
         Preseed(ns);
         if (Packages.Length == 0) return;
-        foreach (var command in install.Commands)
+        var preferences = LockPreferences();
+        try
         {
-            var result = RunChecked(ns.InChroot(command.Command, LogFile, command.Environment) with { Progress = new AptProgress($"{StageName} [{Architecture}]") }, command.What);
-            if (Distro.InstallSummary(result.Tail) is { } summary) Log.LogMessage(MessageImportance.High, $"{StageName} [{Architecture}]: {summary}");
+            foreach (var command in install.Commands)
+            {
+                var result = RunChecked(ns.InChroot(command.Command, LogFile, command.Environment) with { Progress = new AptProgress($"{StageName} [{Architecture}]") }, command.What);
+                if (Distro.InstallSummary(result.Tail) is { } summary) Log.LogMessage(MessageImportance.High, $"{StageName} [{Architecture}]: {summary}");
+            }
+        }
+        finally
+        {
+            // in this layer only: the image's apt follows its archives again
+            if (preferences is not null) File.Delete(preferences);
         }
         High(nameof(Strings.StageFinished), StageName, Architecture, (DateTime.UtcNow - started).TotalSeconds);
+    }
+
+    /// <summary>Puts the lock file's versions in force for the install, in this stage's layer; null when there is no lock file.</summary>
+    private string? LockPreferences()
+    {
+        if (!File.Exists(PackageLockFile)) return null;
+        var locked = PackageLock.Parse(File.ReadAllText(PackageLockFile), PackageLockFile);
+        var file = Path.Combine(Path.GetFullPath(Layer), Distro.LockPreferencesFile);
+        Directory.CreateDirectory(Path.GetDirectoryName(file)!);
+        File.WriteAllText(file, Distro.LockPreferences(locked.All, Architecture));
+        Log.LogMessage(MessageImportance.High, $"{StageName} [{Architecture}]: {locked.All.Count()} versions held to {Path.GetFileName(PackageLockFile)}");
+        return file;
     }
 
     /// <summary>What fetches the build's extra sources' package lists, when it ran; its failure has a coded error of its own.</summary>
