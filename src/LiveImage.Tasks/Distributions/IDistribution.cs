@@ -96,6 +96,9 @@ internal interface IDistribution
     string LockPreferencesFile { get; }
     string LockPreferences(IEnumerable<LockedPackage> packages, string imageArchitecture);
 
+    /// <summary>The command (run inside the image) that fetches the archives' lists again and moves every package to the version <see cref="LockPreferences"/> holds it to.</summary>
+    ToolPlan ApplyLock();
+
     /// <summary>The command (run inside the image) that fetches the archives' lists again and writes every named package's candidate into <see cref="RefreshOutputFile"/>.</summary>
     ToolPlan Refresh(IEnumerable<string> packageNames);
     string RefreshOutputFile { get; }

@@ -214,6 +214,11 @@ internal static partial class Apt
     public static string LockPreferences(IEnumerable<LockedPackage> packages, string imageArchitecture) =>
         string.Concat(packages.Select(p => $"Package: {p.AptName(imageArchitecture)}\nPin: version {p.Version}\nPin-Priority: 1001\n\n"));
 
+    /// <summary>The package lists fetched again, then every package moved to its locked version (the preferences allow downgrades).</summary>
+    public static ToolPlan ApplyLock() => new("apt-get dist-upgrade (lock file)", "",
+        ["/bin/sh", "-c", "apt-get -q -o APT::Color=0 -o Dir::Cache::pkgcache= -o Dir::Cache::srcpkgcache= update && \"$@\"", "apply-lock", .. AptGet("dist-upgrade")],
+        Environment());
+
     /// <summary>Where <see cref="Refresh"/> leaves apt-cache policy's output, relative to the image's root (in the throwaway layer).</summary>
     public const string PolicyFile = "var/lib/liveimage-refresh.policy";
 

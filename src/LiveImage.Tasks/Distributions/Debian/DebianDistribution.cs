@@ -60,6 +60,8 @@ internal sealed class DebianDistribution : IDistribution
 
     public string LockPreferences(IEnumerable<LockedPackage> packages, string imageArchitecture) => Apt.LockPreferences(packages, imageArchitecture);
 
+    public ToolPlan ApplyLock() => Apt.ApplyLock();
+
     public ToolPlan Refresh(IEnumerable<string> packageNames) => Apt.Refresh(packageNames);
 
     public string RefreshOutputFile => Apt.PolicyFile;
