@@ -191,3 +191,30 @@ public sealed class PackageLockTests : IDisposable
         Assert.Contains("less 668-1 amd64", File.ReadAllText(lockFile));
     }
 }
+
+/// <summary>A level built on a base image gets a document of its own module: the packages it adds to the base, or changes.</summary>
+public sealed class ModuleSbomTests : IDisposable
+{
+    private readonly TempDirectory _dir = new();
+
+    public void Dispose() => _dir.Dispose();
+
+    [Fact]
+    public void A_modules_document_lists_only_what_the_module_adds_or_changes()
+    {
+        _dir.File("base/var/lib/dpkg/status", "Package: bash\nStatus: install ok installed\nVersion: 5.2\nArchitecture: amd64\n\nPackage: libc6\nStatus: install ok installed\nVersion: 2.41-12\nArchitecture: amd64\n");
+        var bom = _dir.File("packages.bom", "bash\t5.2\tamd64\tbash\t5.2\tGPL-3+\nlibc6\t2.41-13\tamd64\tglibc\t2.41-13\t\nnginx\t1.26\tamd64\tnginx\t1.26\tBSD-2-clause\n");
+        var iso = _dir.File("image.iso", "iso");
+        var module = _dir.File("live/base-web.squashfs", "module");
+        var output = Path.Combine(_dir.Path, "image.module.spdx.json");
+        var task = new WriteSbom
+        {
+            BuildEngine = new FakeBuildEngine(), BillOfMaterialsFile = bom, IsoPath = iso, SquashfsFiles = [Items.Item(module)], OutputFile = output,
+            Architecture = "amd64", SourceDateEpoch = "1795252544", BaseLayers = [Items.Item(Path.Combine(_dir.Path, "base"))],
+        };
+        Assert.True(task.Execute());
+        var json = System.Text.Json.JsonDocument.Parse(File.ReadAllText(output)).RootElement;
+        Assert.Equal(["libc6", "nginx"], json.GetProperty("packages").EnumerateArray().Select(p => p.GetProperty("name").GetString()).Where(n => n is "bash" or "libc6" or "nginx"));
+        Assert.Contains("live/base-web.squashfs", File.ReadAllText(output));
+    }
+}
