@@ -42,7 +42,7 @@ public sealed class Bootstrap : RootfsStageTask
         var ns = Namespace(system: false);
         var options = new BootstrapOptions(Suite, Architecture, Variant, Components, Mirror, IncludePackages, Keyrings,
             ns.MergedDirectory, ScratchDirectory, PackageCache, Offline, GrubEfiPackage, GrubEfiFetchDirectory)
-                {
+        {
             SourceDateEpoch = SourceDateEpoch, SourceDateEpochFile = SourceDateEpochFile,
             LockPreferences = File.Exists(PackageLockFile)
                 ? Distro.LockPreferences(PackageLock.Parse(File.ReadAllText(PackageLockFile), PackageLockFile).Bootstrap, Architecture) : "",

@@ -32,8 +32,9 @@ internal static class Mmdebstrap
         }
         if (o.LockPreferences.Length > 0)
         {
-            // the lock file's versions while mmdebstrap's apt resolves (its Dir is the new root), gone before the image is done
-            var preferences = Path.Combine(tmp, "package-lock.pref");
+            // the lock file's versions while mmdebstrap's apt resolves (its Dir is the new root), gone before the image
+            // is done; the file waits beside mmdebstrap's TMPDIR, not in it (that one is left empty)
+            var preferences = Path.Combine(Path.GetFullPath(o.ScratchDirectory), "package-lock.pref");
             File.WriteAllText(preferences, o.LockPreferences);
             env["LIVEIMAGE_LOCK_PREFERENCES"] = preferences;
             args.Add($"--setup-hook=mkdir -p \"$1/etc/apt/preferences.d\" && cp \"$LIVEIMAGE_LOCK_PREFERENCES\" \"$1/{Apt.LockPreferencesFile}\"");
