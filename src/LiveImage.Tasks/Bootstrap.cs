@@ -1,4 +1,5 @@
 using LiveImage.Tasks.Distributions;
+using LiveImage.Tasks.Packages;
 using LiveImage.Tasks.Rootfs;
 using Microsoft.Build.Framework;
 
@@ -33,6 +34,9 @@ public sealed class Bootstrap : RootfsStageTask
     /// <summary>Where the SOURCE_DATE_EPOCH the image is built with is written, for the stages above.</summary>
     public string SourceDateEpochFile { get; set; } = "";
 
+    /// <summary>The project's lock file: the versions of its [bootstrap] section are installed; absent: the archive's candidates.</summary>
+    public string PackageLockFile { get; set; } = "";
+
     /// <summary>GRUB's EFI files fetched beside the layer are not part of a cache entry: such a bootstrap is not cached.</summary>
     private protected override string? LogicVersion => GrubEfiPackage.Length > 0 ? null : base.LogicVersion;
 
@@ -54,7 +58,11 @@ public sealed class Bootstrap : RootfsStageTask
     protected override void RunStage()
     {
         var ns = Namespace(system: false);
-        var options = Options(ns.MergedDirectory);
+        var options = Options(ns.MergedDirectory) with
+        {
+            LockPreferences = File.Exists(PackageLockFile)
+                ? Distro.LockPreferences(PackageLock.Parse(File.ReadAllText(PackageLockFile), PackageLockFile).Bootstrap, Architecture) : "",
+        };
         High(nameof(Strings.StageStarting), StageName, Architecture, Distro.BootstrapSummary(options));
         var started = DateTime.UtcNow;
         var plan = Distro.Bootstrap(options);

@@ -1,4 +1,6 @@
 using LiveImage.Tasks.Diagnostics;
+using LiveImage.Tasks.Distributions;
+using LiveImage.Tasks.Packages;
 using LiveImage.Tasks.Processes;
 using LiveImage.Tasks.Rootfs;
 using Microsoft.Build.Framework;
@@ -19,6 +21,9 @@ public sealed class InstallTasks : RootfsStageTask
     /// <summary>Package configuration answers (resolved Debconf and DebconfFile items, metadata Line), set before the install.</summary>
     public ITaskItem[] Debconf { get; set; } = [];
 
+    /// <summary>The project's lock file: every version it names is installed (dependencies included); absent: the archives' candidates.</summary>
+    public string PackageLockFile { get; set; } = "";
+
     protected override void RunStage()
     {
         var install = Distro.Install(Packages);
@@ -28,12 +33,49 @@ public sealed class InstallTasks : RootfsStageTask
         AddBuildSources(ns);
         Preseed(ns);
         if (Packages.Length == 0) return;
-        foreach (var command in install.Commands)
+        var locked = File.Exists(PackageLockFile) ? PackageLock.Parse(File.ReadAllText(PackageLockFile), PackageLockFile) : null;
+        var preferences = locked is null ? null : LockPreferences(locked);
+        try
         {
-            var result = RunChecked(ns.InChroot(command.Command, LogFile, command.Environment) with { Progress = new AptProgress($"{StageName} [{Architecture}]") }, command.What);
-            if (Distro.InstallSummary(result.Tail) is { } summary) Log.LogMessage(MessageImportance.High, $"{StageName} [{Architecture}]: {summary}");
+            foreach (var command in install.Commands) Install(ns, command);
+            // a version -t:Refresh found that the bootstrap's package lists predate: the lists fetched again, and the image moved to the lock
+            if (locked is not null && Unlocked(locked) is { Count: > 0 } unlocked)
+            {
+                Log.LogMessage(MessageImportance.High, $"{StageName} [{Architecture}]: {unlocked.Count} locked version(s) not in the package lists ({string.Join(", ", unlocked.Take(5))}): fetching the lists again");
+                Install(ns, Distro.ApplyLock());
+            }
+        }
+        finally
+        {
+            // in this layer only: the image's apt follows its archives again
+            if (preferences is not null) File.Delete(preferences);
         }
         High(nameof(Strings.StageFinished), StageName, Architecture, (DateTime.UtcNow - started).TotalSeconds);
+    }
+
+    private void Install(RootfsNamespace ns, ToolPlan command)
+    {
+        var result = RunChecked(ns.InChroot(command.Command, LogFile, command.Environment) with { Progress = new AptProgress($"{StageName} [{Architecture}]") }, command.What);
+        if (Distro.InstallSummary(result.Tail) is { } summary) Log.LogMessage(MessageImportance.High, $"{StageName} [{Architecture}]: {summary}");
+    }
+
+    /// <summary>The installed packages whose version is not the locked one.</summary>
+    private List<string> Unlocked(PackageLock locked)
+    {
+        var layers = LowerLayers.Select(l => l.GetMetadata("FullPath")).Append(Path.GetFullPath(Layer)).Reverse();
+        var installed = (Distro.InstalledVersions(layers) ?? []).ToDictionary(p => (p.Name, p.Architecture), p => p.Version);
+        return [.. locked.All.Where(p => installed.TryGetValue((p.Name, p.Architecture), out var v) && v != p.Version).Select(p => $"{p.Name} {p.Version}")];
+    }
+
+    /// <summary>Puts the lock file's versions in force for the install, in this stage's layer.</summary>
+    private string LockPreferences(PackageLock locked)
+    {
+        var file = Path.Combine(Path.GetFullPath(Layer), Distro.LockPreferencesFile);
+        Directory.CreateDirectory(Path.GetDirectoryName(file)!);
+        File.WriteAllText(file, Distro.LockPreferences(locked.All, Architecture));
+        File.SetUnixFileMode(file, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
+        Log.LogMessage(MessageImportance.High, $"{StageName} [{Architecture}]: {locked.All.Count()} versions held to {Path.GetFileName(PackageLockFile)}");
+        return file;
     }
 
     /// <summary>What fetches the build's extra sources' package lists, when it ran; its failure has a coded error of its own.</summary>

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Security.Cryptography;
 using LiveImage.Tasks.Diagnostics;
+using LiveImage.Tasks.Distributions;
 using LiveImage.Tasks.Sbom;
 using Microsoft.Build.Framework;
 
@@ -24,10 +25,19 @@ public sealed class WriteSbom : LiveImageTask
     /// <summary>Empty: the document is dated by the clock (an image built without SOURCE_DATE_EPOCH).</summary>
     public string SourceDateEpoch { get; set; } = "";
 
+    /// <summary>
+    /// A module's document (an image built on a base image): the base's layers, bottom first. The packages installed
+    /// there at the same version are left out, so the document lists what this level's module adds or changes.
+    /// </summary>
+    public ITaskItem[] BaseLayers { get; set; } = [];
+
     protected override void ExecuteCore()
     {
         if (!File.Exists(BillOfMaterialsFile)) throw new LiveImageException(nameof(Strings.SbomInputMissing), BillOfMaterialsFile, OutputFile);
+        var inBase = BaseLayers.Length == 0 ? [] : (KnownDistributions.Get(Distribution).InstalledVersions(BaseLayers.Select(l => l.GetMetadata("FullPath")).Reverse()) ?? [])
+            .Select(p => (p.Name, p.Version, p.Architecture)).ToHashSet();
         var packages = File.ReadLines(BillOfMaterialsFile).Select(SbomPackage.Parse).OfType<SbomPackage>()
+            .Where(p => !inBase.Contains((p.Name, p.Version, p.Architecture)))
             .OrderBy(p => p.Name, StringComparer.Ordinal).ThenBy(p => p.Architecture, StringComparer.Ordinal).ToList();
         var created = long.TryParse(SourceDateEpoch, NumberStyles.None, CultureInfo.InvariantCulture, out var epoch)
             ? DateTimeOffset.FromUnixTimeSeconds(epoch) : DateTimeOffset.UtcNow;
@@ -38,7 +48,7 @@ public sealed class WriteSbom : LiveImageTask
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(OutputFile))!);
         File.WriteAllText(OutputFile + ".tmp", text);
         File.Move(OutputFile + ".tmp", OutputFile, overwrite: true);
-        Log.LogMessage(MessageImportance.High, $"sbom [{Architecture}]: {OutputFile} ({packages.Count} packages, SPDX 2.3)");
+        Log.LogMessage(MessageImportance.High, $"sbom [{Architecture}]: {OutputFile} ({packages.Count} packages{(BaseLayers.Length > 0 ? " this module adds to its base" : "")}, SPDX 2.3)");
     }
 
     private static SbomFile Checksums(string path, string name)

@@ -78,6 +78,16 @@ public sealed class BaseImageTests(MinimalImageFixture image, ITestOutputHelper 
         Assert.Matches(new Regex(@"^c--------- root/root\s+0,\s+0 .* squashfs-root/etc/motd$", RegexOptions.Multiline), listing);
         Assert.DoesNotContain("squashfs-root/usr/bin/less", listing);
         Assert.True(new FileInfo(Path.Combine(Live(top), modules[1])).Length < new FileInfo(baseSquashfs).Length / 20, "the console module is not just its own changes");
+        // the console module's own SBOM: the packages it adds to its base, none of the base's
+        var moduleSbom = File.ReadAllText(Assert.Single(Directory.GetFiles(Path.Combine(console, "bin/Release/amd64"), "*.module.spdx.json")));
+        Assert.Contains("pkg:deb/debian/tmux@", moduleSbom);
+        Assert.Contains("pkg:deb/debian/cron@", moduleSbom);
+        Assert.DoesNotContain("pkg:deb/debian/less@", moduleSbom);
+        Assert.DoesNotContain("pkg:deb/debian/bash@", moduleSbom);
+        Assert.Contains(modules[1], moduleSbom);
+        Assert.Empty(Directory.GetFiles(Path.Combine(baseDir, "bin/Release/amd64"), "*.module.spdx.json"));
+        // each level locks its own packages: the console's lock holds its packages apart from its base's
+        Assert.Matches(new Regex(@"\[packages\]\n(.*\n)*tmux ", RegexOptions.None), File.ReadAllText(Path.Combine(console, "packages.lock.amd64")));
 
         var boot = image.Workspace.Build(top, output, "-t:BootTest", "-p:BootTestModes=bios-cdrom");
         Assert.True(boot.Succeeded, "the stacked image did not boot or a check failed; the output is above");

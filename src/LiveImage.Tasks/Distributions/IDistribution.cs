@@ -1,4 +1,5 @@
 using LiveImage.Tasks.Configuration;
+using LiveImage.Tasks.Packages;
 using Microsoft.Build.Framework;
 
 namespace LiveImage.Tasks.Distributions;
@@ -91,6 +92,26 @@ internal interface IDistribution
     /// </summary>
     IReadOnlyList<string> BillOfMaterials(IEnumerable<string> finalizeLog);
 
+    /// <summary>The installed packages with version and architecture in a stack of layers (topmost first); null when none holds a package database.</summary>
+    IReadOnlyList<LockedPackage>? InstalledVersions(IEnumerable<string> layersTopFirst);
+
+    /// <summary>The archives the package manager has lists of in a stack of layers (topmost first), with their release dates.</summary>
+    IReadOnlyList<LockedArchive> ArchiveDates(IEnumerable<string> layersTopFirst);
+
+    /// <summary>The file (relative to the image's root) that holds the lock file's versions while a stage installs, and its content.</summary>
+    string LockPreferencesFile { get; }
+    string LockPreferences(IEnumerable<LockedPackage> packages, string imageArchitecture);
+
+    /// <summary>The command (run inside the image) that fetches the archives' lists again and moves every package to the version <see cref="LockPreferences"/> holds it to.</summary>
+    ToolPlan ApplyLock();
+
+    /// <summary>The command (run inside the image) that fetches the archives' lists again and writes every named package's candidate into <see cref="RefreshOutputFile"/>.</summary>
+    ToolPlan Refresh(IEnumerable<string> packageNames);
+    string RefreshOutputFile { get; }
+
+    /// <summary>Per package in <see cref="Refresh"/>'s output: its candidate version and whether it comes from a security archive.</summary>
+    IReadOnlyList<(string Name, string Candidate, bool Security)> ParseRefresh(string output);
+
     /// <summary>How many packages are installed in a stack of layers (topmost first); null when none holds a package database.</summary>
     int? InstalledPackageCount(IEnumerable<string> layersTopFirst);
 }
@@ -117,6 +138,8 @@ internal sealed record BootstrapOptions(
     public string SourceDateEpoch { get; init; } = "";
     /// <summary>Where the bootstrap writes the SOURCE_DATE_EPOCH it used, for the stages above it; empty for none.</summary>
     public string SourceDateEpochFile { get; init; } = "";
+    /// <summary>The lock file's versions as the package manager's preferences (<see cref="IDistribution.LockPreferences"/>), in force while it installs; empty: none.</summary>
+    public string LockPreferences { get; init; } = "";
 }
 
 /// <summary>What the finalize stage is asked for: the image's mirror (empty: the bootstrapped sources stay) and the extra sources.</summary>

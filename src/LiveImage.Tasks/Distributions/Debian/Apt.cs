@@ -196,6 +196,65 @@ internal static partial class Apt
         done
         """;
 
+    /// <summary>The apt preferences file that holds the lock file's versions while a stage installs (relative to the image's root).</summary>
+    public const string LockPreferencesFile = "etc/apt/preferences.d/liveimage-package-lock";
+
+    /// <summary>
+    /// The archives' lists fetched again (into the layer on top, thrown away after) and apt's candidate of every
+    /// package named, as apt-cache policy prints it, with the archive each version comes from.
+    /// </summary>
+    public static ToolPlan Refresh(IEnumerable<string> aptNames) => new("apt-get update (Refresh)", "apt-get update; apt-cache policy",
+        ["/bin/sh", "-c", "set -e; rm -f /" + LockPreferencesFile + "; apt-get -q -o APT::Color=0 -o Dir::Cache::pkgcache= -o Dir::Cache::srcpkgcache= update; apt-cache -o Dir::Cache::pkgcache= -o Dir::Cache::srcpkgcache= policy \"$@\" > /" + PolicyFile, "refresh", .. aptNames],
+        Environment());
+
+    /// <summary>
+    /// The preferences that make apt choose exactly the locked versions (priority above 1000: also a
+    /// downgrade); a package the lock does not name gets the archive's candidate.
+    /// </summary>
+    public static string LockPreferences(IEnumerable<LockedPackage> packages, string imageArchitecture) =>
+        string.Concat(packages.Select(p => $"Package: {p.AptName(imageArchitecture)}\nPin: version {p.Version}\nPin-Priority: 1001\n\n"));
+
+    /// <summary>The package lists fetched again, then every package moved to its locked version (the preferences allow downgrades).</summary>
+    public static ToolPlan ApplyLock() => new("apt-get dist-upgrade (lock file)", "",
+        ["/bin/sh", "-c", "apt-get -q -o APT::Color=0 -o Dir::Cache::pkgcache= -o Dir::Cache::srcpkgcache= update && \"$@\"", "apply-lock", .. AptGet("dist-upgrade")],
+        Environment());
+
+    /// <summary>Where <see cref="Refresh"/> leaves apt-cache policy's output, relative to the image's root (in the throwaway layer).</summary>
+    public const string PolicyFile = "var/lib/liveimage-refresh.policy";
+
+    /// <summary>
+    /// apt-cache policy's output: per package its candidate version and whether an archive it comes from is a
+    /// security archive (its suite or URI says "security"); packages without a candidate are left out.
+    /// </summary>
+    public static IReadOnlyList<(string Name, string Candidate, bool Security)> ParsePolicy(string output)
+    {
+        var result = new List<(string, string, bool)>();
+        string? name = null, candidate = null, version = null;
+        var security = false;
+        void Flush()
+        {
+            if (name is not null && candidate is not null && candidate != "(none)") result.Add((name, candidate, security));
+        }
+        foreach (var line in output.Split('\n'))
+        {
+            if (line.Length > 0 && !char.IsWhiteSpace(line[0]) && line.EndsWith(':'))
+            {
+                Flush();
+                name = line[..^1];
+                candidate = version = null;
+                security = false;
+            }
+            else if (line.TrimStart().StartsWith("Candidate: ", StringComparison.Ordinal)) candidate = line.Trim()[11..];
+            else if (VersionLine().Match(line) is { Success: true } v) version = v.Groups["version"].Value;
+            else if (version is not null && version == candidate && line.Contains("security", StringComparison.Ordinal)) security = true;
+        }
+        Flush();
+        return result;
+    }
+
+    [GeneratedRegex(@"^ (\*\*\*| {3}) (?<version>\S+) -?\d+$")]
+    private static partial Regex VersionLine();
+
     /// <summary>The package apt said it cannot find, from its output.</summary>
     public static string? FindMissingPackage(string aptOutput) =>
         MissingPackage().Match(aptOutput) is { Success: true } m ? m.Groups["name"].Value : null;

@@ -1,4 +1,5 @@
 using LiveImage.Tasks.Configuration;
+using LiveImage.Tasks.Packages;
 using Microsoft.Build.Framework;
 
 namespace LiveImage.Tasks.Distributions.Debian;
@@ -52,6 +53,22 @@ internal sealed class DebianDistribution : IDistribution
     public IReadOnlyList<string> InstalledPackages(IEnumerable<string> finalizeLog) => Apt.InstalledPackages(finalizeLog);
 
     public IReadOnlyList<string> BillOfMaterials(IEnumerable<string> finalizeLog) => Apt.BillOfMaterials(finalizeLog);
+
+    public IReadOnlyList<LockedPackage>? InstalledVersions(IEnumerable<string> layersTopFirst) => DpkgStatus.InstalledVersions(layersTopFirst);
+
+    public IReadOnlyList<LockedArchive> ArchiveDates(IEnumerable<string> layersTopFirst) => DpkgStatus.ArchiveDates(layersTopFirst);
+
+    public string LockPreferencesFile => Apt.LockPreferencesFile;
+
+    public string LockPreferences(IEnumerable<LockedPackage> packages, string imageArchitecture) => Apt.LockPreferences(packages, imageArchitecture);
+
+    public ToolPlan ApplyLock() => Apt.ApplyLock();
+
+    public ToolPlan Refresh(IEnumerable<string> packageNames) => Apt.Refresh(packageNames);
+
+    public string RefreshOutputFile => Apt.PolicyFile;
+
+    public IReadOnlyList<(string Name, string Candidate, bool Security)> ParseRefresh(string output) => Apt.ParsePolicy(output);
 
     public int? InstalledPackageCount(IEnumerable<string> layersTopFirst) => DpkgStatus.InstalledPackages(layersTopFirst);
 }

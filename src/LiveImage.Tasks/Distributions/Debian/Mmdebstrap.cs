@@ -30,6 +30,16 @@ internal static class Mmdebstrap
             env["LIVEIMAGE_GRUB_DIR"] = Path.GetFullPath(o.GrubEfiFetchDirectory);
             args.Add("--customize-hook=" + FetchGrubScript);
         }
+        if (o.LockPreferences.Length > 0)
+        {
+            // the lock file's versions while mmdebstrap's apt resolves (its Dir is the new root), gone before the image
+            // is done; the file waits beside mmdebstrap's TMPDIR, not in it (that one is left empty)
+            var preferences = Path.Combine(Path.GetFullPath(o.ScratchDirectory), "package-lock.pref");
+            File.WriteAllText(preferences, o.LockPreferences);
+            env["LIVEIMAGE_LOCK_PREFERENCES"] = preferences;
+            args.Add($"--setup-hook=mkdir -p \"$1/etc/apt/preferences.d\" && cp \"$LIVEIMAGE_LOCK_PREFERENCES\" \"$1/{Apt.LockPreferencesFile}\"");
+            args.Add($"--customize-hook=rm -f \"$1/{Apt.LockPreferencesFile}\"");
+        }
         if (o.PackageCache.Length > 0) AddCacheHooks(o, args, env);
         else if (o.Offline) throw new LiveImageException(nameof(Strings.OfflineWithoutCache), o.Suite, o.Architecture, "(PackageCacheDirectory is empty)");
         if (MergedUsrHooks(o, env.GetValueOrDefault("LIVEIMAGE_LISTS")) is { } hooks) args.Add($"--hook-dir={hooks}");
