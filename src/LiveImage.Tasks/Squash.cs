@@ -186,7 +186,7 @@ public sealed class Squash : StageTask
         var whiteouts = OpaqueDirectories.Whiteouts(layer, lowerLayers);
         if (whiteouts.Count == 0) return [];
         var pseudo = Path.Combine(scratch, module + ".whiteouts");
-        File.WriteAllText(pseudo, OpaqueDirectories.PseudoFile(whiteouts));
+        File.WriteAllText(pseudo, OpaqueDirectories.PseudoFile(whiteouts, SourceDateEpoch));
         Log.LogMessage(MessageImportance.Normal, $"squash [{Architecture}]: {module}: {whiteouts.Count} whiteouts keep its opaque directories opaque at boot ({pseudo})");
         return ["-pf", pseudo];
     }
