@@ -80,6 +80,76 @@ public sealed class RootlessImageTests(MinimalImageFixture image, RootlessImageF
         Assert.Empty(differences);
     }
 
+    /// <summary>
+    /// The image as the user built it boots, and its built-in checks pass (the live user's sudo among
+    /// them, which needs the setuid bit the layers keep): qemu runs as the user too, under TCG unless
+    /// the user may open /dev/kvm.
+    /// </summary>
+    [Fact]
+    public void TheRootlessImageBootsToLoginAndPassesItsChecksAsTheUser()
+    {
+        AssertColdBuildsSucceeded();
+        var (_, sudo) = Tools.Run("unsquashfs", "-lln", rootless.Squashfs, "usr/bin/sudo");
+        Assert.Matches(@"-rwsr-xr-x 0/0 .* squashfs-root/usr/bin/sudo\n", sudo);
+        var boot = rootless.Build(rootless.ProjectDirectory, output, "-t:BootTest", "-p:BootTestModes=bios-cdrom");
+        Assert.True(boot.Succeeded, "the rootless image's boot test failed; its output is above");
+        Assert.Matches(@"boot test bios-cdrom reached login in", boot.Output);
+        Assert.DoesNotMatch(@"(bootstrap|packages|hooks|squash|iso) \[amd64\]: runs because", boot.Output);
+    }
+
+    [Fact]
+    public async Task SigkillDuringAHookLeavesNothingAndTheNextBuildRerunsTheHook()
+    {
+        AssertColdBuildsSucceeded();
+        var copy = rootless.CopyOfBuiltImage("kill-hook");
+        var hook = Path.Combine(copy, "hooks/0150-sleep.sh");
+        File.WriteAllText(hook, $"""
+            #!/bin/sh
+            set -e
+            echo redone > "$1/etc/liveimage-interrupted-hook"
+            if [ -e "{copy}/sleep-here" ]; then
+                touch "{copy}/hook-sleeping"
+                sleep 6019
+            fi
+
+            """);
+        File.SetUnixFileMode(hook, (UnixFileMode)0b111_101_101);
+        File.WriteAllText(Path.Combine(copy, "sleep-here"), "");
+        rootless.User.Own(Path.Combine(copy, "hooks"));
+
+        using (var build = rootless.Workspace.Start(copy, rootless.User.Wrapper(rootless.Workspace), ["build", "-nodeReuse:false", "-tl:off", "-v:n", "-nologo"]))
+        {
+            var text = build.StandardOutput.ReadToEndAsync();
+            _ = build.StandardError.ReadToEndAsync();
+            var deadline = DateTime.UtcNow.AddMinutes(10);
+            while (!File.Exists(Path.Combine(copy, "hook-sleeping")) && DateTime.UtcNow < deadline && !build.HasExited) Thread.Sleep(100);
+            Assert.True(File.Exists(Path.Combine(copy, "hook-sleeping")), "the hook did not start sleeping:\n" + (build.HasExited ? await text : ""));
+            // runuser stays the parent of the user's dotnet: kill -9 the build itself, as a user would
+            var (_, children) = Tools.Run("pgrep", "-P", build.Id.ToString());
+            var dotnet = children.Split('\n', StringSplitOptions.RemoveEmptyEntries).Single();
+            output.WriteLine($"kill -9 {dotnet} (the user's dotnet build) while the hook sleeps");
+            Assert.Equal(0, Tools.Run("kill", "-9", dotnet).ExitCode);
+            Assert.True(build.WaitForExit(TimeSpan.FromMinutes(1)), "runuser did not end after its dotnet was killed");
+            output.WriteLine(await text);
+        }
+
+        var settled = System.Diagnostics.Stopwatch.StartNew();
+        while (Tools.ProcessesMentioning(copy).Count > 0 && settled.Elapsed < TimeSpan.FromSeconds(60)) Thread.Sleep(200);
+        output.WriteLine($"build's processes gone after {settled.Elapsed.TotalSeconds:0.0} s");
+        Assert.Empty(Tools.ProcessesMentioning(copy));
+        Assert.Empty(Tools.ProcessesMentioning("sleep 6019"));
+        Assert.Empty(Tools.MountsBelow(copy));
+        Assert.False(File.Exists(Path.Combine(copy, "obj/Release/amd64/hooks.stamp")));
+
+        File.Delete(Path.Combine(copy, "sleep-here"));
+        var next = rootless.Build(copy, output, "-t:LiveImageHooks");
+        Assert.True(next.Succeeded, "the hooks after the kill failed; the output is above");
+        Assert.Contains("hook 0150-sleep.sh [amd64]: done", next.Output);
+        Assert.Contains("hooks [amd64]: 0100-motd.sh unchanged, its layer is reused", next.Output);
+        var layer = Assert.Single(Directory.GetDirectories(Path.Combine(copy, "obj/Release/amd64/layers"), "40-hook-*-0150-sleep"));
+        Assert.Equal("redone\n", File.ReadAllText(Path.Combine(layer, "etc/liveimage-interrupted-hook")));
+    }
+
     [Fact]
     public void AHookEditRerunsOnlyFromTheHooksAndAModuleKeepsAnOpaqueDirectoryOpaque()
     {
