@@ -185,7 +185,7 @@ public sealed class RootlessImageTests(MinimalImageFixture image, RootlessImageF
 
     /// <summary>
     /// The boot of such modules. It fails today, as root too (below): live-boot mounts the seven modules
-    /// with one lowerdir option of 330 bytes, over the 256 the guest's mount (new mount API) passes; on
+    /// with one lowerdir option of 288 bytes, over the 256 the guest's mount (new mount API) passes; on
     /// the host the same modules stack with only the new files showing.
     /// </summary>
     [SlowFact]
