@@ -65,6 +65,13 @@ public abstract class LiveImageTask : Microsoft.Build.Utilities.Task, ICancelabl
     {
         if (emulatedArchitecture.Length == 0) return null;
         var arch = DebianArchitecture.Find(emulatedArchitecture) ?? throw new LiveImageException(nameof(Strings.UnknownArchitecture), emulatedArchitecture, DebianArchitecture.Names);
+        // without root the build changes nothing of binfmt_misc (nor may it lock /run): it uses an F handler the admin registered
+        if (Rootfs.UserNamespace.Active)
+        {
+            if (Binfmt.Check(arch.BinfmtHandler) is { } problem)
+                throw new LiveImageException(nameof(Strings.RootlessBinfmtNotReady), arch.Name, DebianArchitecture.Host, arch.BinfmtHandler, problem.Reason, problem.Command);
+            return null;
+        }
         return BinfmtSession.Open(arch, register, Log, CancellationToken);
     }
 

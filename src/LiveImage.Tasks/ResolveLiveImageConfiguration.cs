@@ -129,6 +129,9 @@ public sealed partial class ResolveLiveImageConfiguration : LiveImageTask
     /// <summary>Overridable for tests: whether the host runs an architecture's programs without emulation (arch-test -n).</summary>
     internal Func<string, bool> CanRunNatively { get; set; } = ArchTest.RunsNatively;
 
+    /// <summary>Overridable for tests: what keeps a binfmt_misc handler from serving a build (null: ready).</summary>
+    internal Func<string, BinfmtProblem?> CheckBinfmt { get; set; } = Binfmt.Check;
+
     /// <summary>Overridable for tests: whether a host directory exists.</summary>
     internal Func<string, bool> HostDirectoryExists { get; set; } = Directory.Exists;
 
@@ -167,6 +170,9 @@ public sealed partial class ResolveLiveImageConfiguration : LiveImageTask
         if (RequireRoot) ResolveRootMode();
         foreach (var (name, package) in HostTools.Missing([.. RequiredHostTools, .. ResolveArchitectureTools(arch!)], ToolSearchPath))
             Error(name.StartsWith('/') ? nameof(Strings.MissingHostFile) : nameof(Strings.MissingTool), name, package);
+        // a build without root may not touch binfmt_misc: the handler must be there before any long work
+        if (ResolvedRootMode == "rootless" && EmulatedArchitecture.Length > 0 && CheckBinfmt(arch!.BinfmtHandler) is { } binfmt)
+            Error(nameof(Strings.RootlessBinfmtNotReady), arch.Name, HostArchitecture, arch.BinfmtHandler, binfmt.Reason, binfmt.Command);
         KernelPackage = distribution!.KernelPackage(arch!);
         LivePackages = [.. distribution.LivePackages];
         ResolvedLiveArguments = LiveArguments.Length > 0 ? LiveArguments : distribution.LiveArguments;

@@ -195,6 +195,8 @@ public sealed class Squash : StageTask
             ["LIVEIMAGE_LEVEL_CHANGES"] = changes,
             ["LIVEIMAGE_LEVEL_WORK"] = Path.Combine(scratch, "level-work"),
             ["LIVEIMAGE_LEVEL_VIEW"] = Path.Combine(scratch, "level-view"),
+            // as the namespace's own overlay (which takes its options out of the command's environment)
+            ["LIVEIMAGE_LEVEL_OVERLAY_OPTIONS"] = UserNamespace.Active ? "userxattr," : "",
         };
         var ns = RootfsNamespace.ReadOnlyView(Layers, ScratchDirectory);
         var diff = CreateRunner().Run(ns.OnHost(["/bin/sh", "-c", LevelChangesScript], LogFile, env));
@@ -219,10 +221,14 @@ public sealed class Squash : StageTask
             .Order(StringComparer.Ordinal)
             .ToList();
 
-    /// <summary>Runs in the namespace whose $LIVEIMAGE_ROOT is this image's whole view; checksums, not times, decide what changed.</summary>
+    /// <summary>
+    /// Runs in the namespace whose $LIVEIMAGE_ROOT is this image's whole view; checksums, not times, decide
+    /// what changed. Without root the overlay needs userxattr (its opaque marks become user.overlay.*,
+    /// turned into whiteouts for the module like any layer's).
+    /// </summary>
     private const string LevelChangesScript = """
         set -eu
-        mount -t overlay overlay -o "lowerdir=$LIVEIMAGE_LEVEL_BASE,upperdir=$LIVEIMAGE_LEVEL_CHANGES,workdir=$LIVEIMAGE_LEVEL_WORK" "$LIVEIMAGE_LEVEL_VIEW"
+        mount -t overlay overlay -o "${LIVEIMAGE_LEVEL_OVERLAY_OPTIONS}lowerdir=$LIVEIMAGE_LEVEL_BASE,upperdir=$LIVEIMAGE_LEVEL_CHANGES,workdir=$LIVEIMAGE_LEVEL_WORK" "$LIVEIMAGE_LEVEL_VIEW"
         rsync -aHAXc --numeric-ids --delete --exclude='/proc/*' --exclude='/sys/*' --exclude='/dev/*' --exclude='/run/*' --exclude='/tmp/*' \
             "$LIVEIMAGE_ROOT/" "$LIVEIMAGE_LEVEL_VIEW/"
         umount "$LIVEIMAGE_LEVEL_VIEW"
@@ -243,7 +249,7 @@ public sealed class Squash : StageTask
         var whiteouts = OpaqueDirectories.Whiteouts(layer, lowerLayers);
         if (whiteouts.Count == 0) return [];
         var pseudo = Path.Combine(scratch, module + ".whiteouts");
-        File.WriteAllText(pseudo, OpaqueDirectories.PseudoFile(whiteouts));
+        File.WriteAllText(pseudo, OpaqueDirectories.PseudoFile(whiteouts, SourceDateEpoch));
         Log.LogMessage(MessageImportance.Normal, $"squash [{Architecture}]: {module}: {whiteouts.Count} whiteouts keep its opaque directories opaque at boot ({pseudo})");
         return ["-pf", pseudo];
     }

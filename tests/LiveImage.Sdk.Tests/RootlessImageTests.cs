@@ -80,6 +80,76 @@ public sealed class RootlessImageTests(MinimalImageFixture image, RootlessImageF
         Assert.Empty(differences);
     }
 
+    /// <summary>
+    /// The image as the user built it boots, and its built-in checks pass (the live user's sudo among
+    /// them, which needs the setuid bit the layers keep): qemu runs as the user too, under TCG unless
+    /// the user may open /dev/kvm.
+    /// </summary>
+    [Fact]
+    public void TheRootlessImageBootsToLoginAndPassesItsChecksAsTheUser()
+    {
+        AssertColdBuildsSucceeded();
+        var (_, sudo) = Tools.Run("unsquashfs", "-lln", rootless.Squashfs, "usr/bin/sudo");
+        Assert.Matches(@"-rwsr-xr-x 0/0 .* squashfs-root/usr/bin/sudo\n", sudo);
+        var boot = rootless.Build(rootless.ProjectDirectory, output, "-t:BootTest", "-p:BootTestModes=bios-cdrom");
+        Assert.True(boot.Succeeded, "the rootless image's boot test failed; its output is above");
+        Assert.Matches(@"boot test bios-cdrom reached login in", boot.Output);
+        Assert.DoesNotMatch(@"(bootstrap|packages|hooks|squash|iso) \[amd64\]: runs because", boot.Output);
+    }
+
+    [Fact]
+    public async Task SigkillDuringAHookLeavesNothingAndTheNextBuildRerunsTheHook()
+    {
+        AssertColdBuildsSucceeded();
+        var copy = rootless.CopyOfBuiltImage("kill-hook");
+        var hook = Path.Combine(copy, "hooks/0150-sleep.sh");
+        File.WriteAllText(hook, $"""
+            #!/bin/sh
+            set -e
+            echo redone > "$1/etc/liveimage-interrupted-hook"
+            if [ -e "{copy}/sleep-here" ]; then
+                touch "{copy}/hook-sleeping"
+                sleep 6019
+            fi
+
+            """);
+        File.SetUnixFileMode(hook, (UnixFileMode)0b111_101_101);
+        File.WriteAllText(Path.Combine(copy, "sleep-here"), "");
+        rootless.User.Own(Path.Combine(copy, "hooks"));
+
+        using (var build = rootless.Workspace.Start(copy, rootless.User.Wrapper(rootless.Workspace), ["build", "-nodeReuse:false", "-tl:off", "-v:n", "-nologo"]))
+        {
+            var text = build.StandardOutput.ReadToEndAsync();
+            _ = build.StandardError.ReadToEndAsync();
+            var deadline = DateTime.UtcNow.AddMinutes(10);
+            while (!File.Exists(Path.Combine(copy, "hook-sleeping")) && DateTime.UtcNow < deadline && !build.HasExited) Thread.Sleep(100);
+            Assert.True(File.Exists(Path.Combine(copy, "hook-sleeping")), "the hook did not start sleeping:\n" + (build.HasExited ? await text : ""));
+            // runuser stays the parent of the user's dotnet: kill -9 the build itself, as a user would
+            var (_, children) = Tools.Run("pgrep", "-P", build.Id.ToString());
+            var dotnet = children.Split('\n', StringSplitOptions.RemoveEmptyEntries).Single();
+            output.WriteLine($"kill -9 {dotnet} (the user's dotnet build) while the hook sleeps");
+            Assert.Equal(0, Tools.Run("kill", "-9", dotnet).ExitCode);
+            Assert.True(build.WaitForExit(TimeSpan.FromMinutes(1)), "runuser did not end after its dotnet was killed");
+            output.WriteLine(await text);
+        }
+
+        var settled = System.Diagnostics.Stopwatch.StartNew();
+        while (Tools.ProcessesMentioning(copy).Count > 0 && settled.Elapsed < TimeSpan.FromSeconds(60)) Thread.Sleep(200);
+        output.WriteLine($"build's processes gone after {settled.Elapsed.TotalSeconds:0.0} s");
+        Assert.Empty(Tools.ProcessesMentioning(copy));
+        Assert.Empty(Tools.ProcessesMentioning("sleep 6019"));
+        Assert.Empty(Tools.MountsBelow(copy));
+        Assert.False(File.Exists(Path.Combine(copy, "obj/Release/amd64/hooks.stamp")));
+
+        File.Delete(Path.Combine(copy, "sleep-here"));
+        var next = rootless.Build(copy, output, "-t:LiveImageHooks");
+        Assert.True(next.Succeeded, "the hooks after the kill failed; the output is above");
+        Assert.Contains("hook 0150-sleep.sh [amd64]: done", next.Output);
+        Assert.Contains("hooks [amd64]: 0100-motd.sh unchanged, its layer is reused", next.Output);
+        var layer = Assert.Single(Directory.GetDirectories(Path.Combine(copy, "obj/Release/amd64/layers"), "40-hook-*-0150-sleep"));
+        Assert.Equal("redone\n", File.ReadAllText(Path.Combine(layer, "etc/liveimage-interrupted-hook")));
+    }
+
     [Fact]
     public void AHookEditRerunsOnlyFromTheHooksAndAModuleKeepsAnOpaqueDirectoryOpaque()
     {
@@ -101,11 +171,22 @@ public sealed class RootlessImageTests(MinimalImageFixture image, RootlessImageF
         foreach (var name in oldFiles)
             Assert.Matches($@"c--------- 0/0 +0, +0 .* squashfs-root/usr/share/doc/less/{Regex.Escape(name)}\n", module);
         Assert.Contains("squashfs-root/usr/share/doc/less/only-this", module);
+
+        // the Debug edit loop: editing that hook reruns it alone and squashes only the modules above it again
+        File.AppendAllText(Path.Combine(copy, "hooks/0200-opaque.sh"), "\necho edited > \"$1/usr/share/doc/less/only-this\"\n");
+        var edit = rootless.Build(copy, output, "-p:SquashfsModules=true");
+        Assert.True(edit.Succeeded, "the rootless build after the hook edit failed; its output is above");
+        Assert.Contains("hooks [amd64]: 0100-motd.sh unchanged, its layer is reused", edit.Output);
+        Assert.Matches(@"hook 0200-opaque\.sh \[amd64\]: done in", edit.Output);
+        foreach (var kept in new[] { "00-bootstrap", "10-configure", "20-packages", "40-hook-01-0100-motd" })
+            Assert.Matches($@"squash \[amd64\]: {kept}\.squashfs unchanged, kept", edit.Output);
+        Assert.Equal("edited\n", Tools.ReadFromSquashfs(Path.Combine(copy, "obj/Release/amd64/iso/live/40-hook-02-0200-opaque.squashfs"), "usr/share/doc/less/only-this"));
     }
 
     /// <summary>
-    /// The boot of such modules, not yet seen to pass: the same modules stack on the host's overlay with only
-    /// the new files showing; a root build's module stack had no boot test before either.
+    /// The boot of such modules. It fails today, as root too (below): live-boot mounts the seven modules
+    /// with one lowerdir option of 288 bytes, over the 256 the guest's mount (new mount API) passes; on
+    /// the host the same modules stack with only the new files showing.
     /// </summary>
     [SlowFact]
     [Trait("Category", "Slow")]
@@ -132,6 +213,53 @@ public sealed class RootlessImageTests(MinimalImageFixture image, RootlessImageF
         var build = image.Workspace.Build(copy, output, "-t:Build;BootTest", "-p:SquashfsModules=true", "-p:BootTestModes=bios-cdrom");
         Assert.True(build.Succeeded, "the root build or its boot test failed; its output is above");
         Assert.Matches(@"boot test bios-cdrom reached login in", build.Output);
+    }
+
+    /// <summary>
+    /// A level on the rootless build (LiveImage.Base.targets): its module holds only its changes, the
+    /// base's files whited out where the level removed them, its opaque directory made opaque for the
+    /// boot, and the stack boots with the level's files.
+    /// </summary>
+    [SlowFact]
+    [Trait("Category", "Slow")]
+    public void ALevelOnARootlessBaseSquashesOnlyItsChangesAndBoots()
+    {
+        AssertColdBuildsSucceeded();
+        rootless.CopyOfBuiltImage("level-base");
+        var level = Path.Combine(rootless.Workspace.Root, "level");
+        Directory.CreateDirectory(Path.Combine(level, "hooks"));
+        File.WriteAllText(Path.Combine(level, "level.liveproj"), $"""
+            <Project Sdk="LiveImage.Sdk">
+              <PropertyGroup>
+                <LevelName>level</LevelName>
+              </PropertyGroup>
+              <ItemGroup>
+                <ProjectReference Include="../level-base/debian-live-minimal.liveproj" />
+                <BootCheck Include="level file" Command="cat /etc/level-file" Expect="level" />
+                <BootCheck Include="motd removed by the level" Command="test ! -e /etc/motd" />
+                {OpaqueBootCheck}
+              </ItemGroup>
+            </Project>
+            """);
+        var hook = Path.Combine(level, "hooks/0100-level.sh");
+        File.WriteAllText(hook, OpaqueHook + "\necho level > \"$1/etc/level-file\"\nrm -f \"$1/etc/motd\"\n");
+        File.SetUnixFileMode(hook, (UnixFileMode)0b111_101_101);
+        rootless.User.Own(level);
+
+        var build = rootless.Build(level, output);
+        Assert.True(build.Succeeded, "the rootless level build failed; its output is above");
+        var module = Path.Combine(level, "obj/Release/amd64/iso/live/debian-live-minimal-level.squashfs");
+        var (code, listing) = Tools.Run("unsquashfs", "-lln", module);
+        Assert.True(code == 0, listing);
+        output.WriteLine(listing);
+        Assert.Matches(@"-rw-r--r-- 0/0 .* squashfs-root/etc/level-file\n", listing);
+        Assert.Matches(@"c--------- 0/0 +0, +0 .* squashfs-root/etc/motd\n", listing);
+        Assert.Matches(@"c--------- 0/0 +0, +0 .* squashfs-root/usr/share/doc/less/copyright\n", listing);
+        Assert.Contains("squashfs-root/usr/share/doc/less/only-this", listing);
+        Assert.DoesNotContain("squashfs-root/usr/bin/less", listing);
+
+        var boot = rootless.Build(level, output, "-t:BootTest", "-p:BootTestModes=bios-cdrom");
+        Assert.True(boot.Succeeded, "the rootless stack did not boot or a check failed; the output is above");
     }
 
     [Fact]

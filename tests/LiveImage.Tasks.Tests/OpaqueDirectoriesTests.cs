@@ -60,6 +60,32 @@ public sealed class OpaqueDirectoriesTests : IDisposable
         Assert.Contains("squashfs-root/d/new", listing);
     }
 
+    [Fact]
+    public void WhiteoutsDatedBySourceDateEpochMakeTheSameModuleAtAnotherTime()
+    {
+        var bottom = Layer("00", "d/old");
+        var hook = Layer("40", "d/new");
+        MarkOpaque(Path.Combine(hook, "d"));
+        var pseudo = _dir.File("whiteouts", OpaqueDirectories.PseudoFile(OpaqueDirectories.Whiteouts(hook, [bottom]), "1700000000"));
+        Assert.Equal("d/old C 1700000000 000 0 0 0 0\n", File.ReadAllText(pseudo));
+        byte[] Squash(string name)
+        {
+            var image = Path.Combine(_dir.Path, name);
+            var psi = new ProcessStartInfo("mksquashfs") { RedirectStandardOutput = true, RedirectStandardError = true };
+            foreach (var a in new[] { hook, image, "-noappend", "-no-progress", "-quiet", "-pf", pseudo }) psi.ArgumentList.Add(a);
+            psi.Environment["SOURCE_DATE_EPOCH"] = "1700000000";
+            using var process = Process.Start(psi)!;
+            process.StandardOutput.ReadToEnd();
+            process.StandardError.ReadToEnd();
+            process.WaitForExit();
+            Assert.Equal(0, process.ExitCode);
+            return File.ReadAllBytes(image);
+        }
+        var first = Squash("first.squashfs");
+        Thread.Sleep(1100); // the clock moves on: a whiteout dated by it would differ
+        Assert.Equal(first, Squash("second.squashfs"));
+    }
+
     private static (int Code, string Output) Run(string program, params string[] args)
     {
         var psi = new ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true };

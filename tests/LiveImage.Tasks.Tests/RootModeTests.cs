@@ -122,4 +122,47 @@ public sealed class RootModeTests : IDisposable
         Assert.Contains("'newgidmap'", errors[1]);
         Assert.Contains("apt-get install uidmap", errors[0]);
     }
+
+    /// <summary>arm64 on an amd64 host: its programs run through qemu-user's binfmt_misc handler.</summary>
+    private ResolveLiveImageConfiguration Foreign(Func<string, Emulation.BinfmtProblem?> binfmt) => Task(t =>
+    {
+        t.Architecture = "arm64";
+        t.HostArchitecture = "amd64";
+        t.CanRunNatively = _ => false;
+        t.CheckBinfmt = binfmt;
+    });
+
+    [Fact]
+    public void AForeignArchitectureWithoutAReadyHandlerIsLIVE2045NamingBothWays()
+    {
+        string? asked = null;
+        var errors = Errors(Foreign(h =>
+        {
+            asked = h;
+            return Emulation.Binfmt.Diagnose(h, mounted: true, "enabled", "enabled\ninterpreter /usr/libexec/qemu-binfmt/aarch64-binfmt-P\nflags: P\n");
+        }));
+        Assert.Equal("qemu-aarch64", asked);
+        var message = Assert.Single(errors, e => e.StartsWith("LIVE2045", StringComparison.Ordinal));
+        Assert.Contains("lacks the F flag", message);
+        Assert.Contains("build as root", message);
+        Assert.Contains("update-binfmts --disable qemu-aarch64 && update-binfmts --enable qemu-aarch64", message);
+    }
+
+    [Fact]
+    public void AForeignArchitectureWithAnFHandlerTheAdminRegisteredIsNoRootlessError()
+    {
+        var task = Foreign(_ => null);
+        task.Execute();
+        Assert.DoesNotContain(_engine.Errors, e => e.Code == "LIVE2045");
+        Assert.Equal("arm64", task.EmulatedArchitecture);
+    }
+
+    [Fact]
+    public void AsRootAForeignArchitectureIsNotCheckedForRootless()
+    {
+        var task = Foreign(_ => throw new InvalidOperationException("a root build holds the handler itself"));
+        task.IsRoot = () => true;
+        task.Execute();
+        Assert.DoesNotContain(_engine.Errors, e => e.Code == "LIVE2045");
+    }
 }

@@ -55,11 +55,16 @@ internal static class OpaqueDirectories
         return whiteouts;
     }
 
-    /// <summary>A mksquashfs pseudo file (-pf) that adds the whiteouts: character devices 0:0, mode 000, owned by root.</summary>
-    public static string PseudoFile(IEnumerable<string> whiteouts)
+    /// <summary>
+    /// A mksquashfs pseudo file (-pf) that adds the whiteouts: character devices 0:0, mode 000, owned by
+    /// root, dated <paramref name="sourceDateEpoch"/> when given (mksquashfs dates pseudo files by the
+    /// clock and does not clamp them to SOURCE_DATE_EPOCH: without it the module would differ per build).
+    /// </summary>
+    public static string PseudoFile(IEnumerable<string> whiteouts, string sourceDateEpoch = "")
     {
+        var type = sourceDateEpoch.Length > 0 ? $" C {sourceDateEpoch}" : " c";
         var text = new StringBuilder();
-        foreach (var path in whiteouts) text.Append(Escape(path)).Append(" c 000 0 0 0 0\n");
+        foreach (var path in whiteouts) text.Append(Escape(path)).Append(type).Append(" 000 0 0 0 0\n");
         return text.ToString();
     }
 
