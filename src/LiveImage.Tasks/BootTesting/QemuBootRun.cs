@@ -92,11 +92,6 @@ internal sealed class QemuBootRun(QemuBootSettings settings, TaskLoggingHelper l
                 using var qemu = QemuProcess.Start(_s.SetprivPath, _s.QemuPath, args, serialLog, qemuLog);
                 try
                 {
-                    if (_s.MenuEntry.Length > 0 && QemuMenuChoice.Choose(qemu, _s.MenuEntry, _s, mode, accel, probeKvm, serialLog, cancellation) is { } menuKvmFailure)
-                    {
-                        accel = QemuKvmFallback.FallBack(qemu, menuKvmFailure, log);
-                        continue;
-                    }
                     var kvmFailure = WaitForLoginPrompt(qemu, clock, mode, accel, probeKvm, serialLog, out var position);
                     if (kvmFailure is not null)
                     {
