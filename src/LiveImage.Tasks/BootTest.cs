@@ -114,8 +114,11 @@ public sealed class BootTest : LiveImageTask
     /// <summary>A raw disk image attached as a second, writable virtio disk (/dev/vda in the guest), e.g. to save a module to.</summary>
     public string ExtraDisk { get; set; } = "";
 
-    /// <summary>The label of the boot menu entry to boot (live, failsafe, toram, persistence, a BootMenuEntry's); empty: the default. BIOS modes only.</summary>
-    public string MenuEntry { get; set; } = "";
+    /// <summary>
+    /// Labels of <see cref="MenuEntries"/> (';'-separated) booted as if their BootTest were "true": the way to boot-test
+    /// an entry the SDK adds (persistence) or to choose entries from the command line.
+    /// </summary>
+    public string MenuEntriesToBoot { get; set; } = "";
 
     /// <summary>UEFI firmware code; empty means the architecture's default (amd64: /usr/share/OVMF/OVMF_CODE_4M.fd).</summary>
     public string OvmfCode { get; set; } = "";
@@ -147,8 +150,6 @@ public sealed class BootTest : LiveImageTask
             IsoPath = DiskImage;
         }
         if (ExtraDisk.Length > 0 && !File.Exists(ExtraDisk)) throw new LiveImageException(nameof(Strings.BootTestDiskMissing), "BootTestExtraDisk", ExtraDisk);
-        if (MenuEntry.Length > 0 && modes.FirstOrDefault(m => m.Firmware != QemuFirmware.Bios) is { } notBios)
-            throw new LiveImageException(nameof(Strings.BootMenuEntryNeedsBios), MenuEntry, notBios.Name);
         if (modes.Any(m => !m.IsNetwork) && !File.Exists(IsoPath)) throw new FileNotFoundException($"The ISO '{IsoPath}' does not exist.", IsoPath);
 
         var qemu = HostTools.Find(machine.Program)
@@ -187,7 +188,6 @@ public sealed class BootTest : LiveImageTask
             BuildMirror = BuildMirror.Trim(),
             AllowedFailedUnits = AllowedFailedUnits.Select(u => u.Trim()).Where(u => u.Length > 0).ToArray(),
             Screenshots = Screenshots,
-            MenuEntry = MenuEntry.Trim(),
             DiskWritable = DiskImage.Length > 0,
             ExtraDisk = ExtraDisk.Length > 0 ? Path.GetFullPath(ExtraDisk) : null,
         };
@@ -266,13 +266,20 @@ public sealed class BootTest : LiveImageTask
             yield return new BootCaseResult(mode.Name, BootOutcome.Failed, checks.CurrentSeconds, Code: JUnitReport.CodeOf(failure), Message: failure, Check: failed);
     }
 
-    /// <summary>The modes, then each BootMenuEntry with BootTest="true" booted in the first ISO mode (chosen in its menu).</summary>
+    /// <summary>
+    /// The modes, then each BootMenuEntry with BootTest="true" or named by <see cref="MenuEntriesToBoot"/> booted in the
+    /// first ISO mode (chosen in its menu).
+    /// </summary>
     private IReadOnlyList<QemuBootMode> WithMenuEntries(IReadOnlyList<QemuBootMode> modes)
     {
+        var named = MenuEntriesToBoot.Split(';', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+        if (named.FirstOrDefault(n => !MenuEntries.Any(e => e.ItemSpec == n)) is { } unknown)
+            throw new LiveImageException(nameof(Strings.BootTestMenuEntryUnknown), unknown,
+                MenuEntries.Length > 0 ? string.Join(", ", MenuEntries.Select(e => e.ItemSpec)) : "(none)");
         var entries = MenuEntries
             .Select((e, i) => (Item: e, Entry: new QemuMenuEntry(e.ItemSpec, e.GetMetadata("Title") is { Length: > 0 } t ? t : e.ItemSpec,
                 Iso.BootMenu.StandardEntryCount + i, e.GetMetadata("KernelArguments").Trim())))
-            .Where(e => string.Equals(e.Item.GetMetadata("BootTest").Trim(), "true", StringComparison.OrdinalIgnoreCase))
+            .Where(e => string.Equals(e.Item.GetMetadata("BootTest").Trim(), "true", StringComparison.OrdinalIgnoreCase) || named.Contains(e.Item.ItemSpec))
             .Select(e => e.Entry)
             .ToList();
         if (entries.Count == 0) return modes;

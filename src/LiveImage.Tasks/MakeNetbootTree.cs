@@ -14,9 +14,10 @@ namespace LiveImage.Tasks;
 /// <c>LiveArguments fetch=http://Server/filesystem.squashfs KernelArguments</c>: live-boot downloads
 /// the root filesystem into RAM. The folder is written beside the old one and swapped in whole, so
 /// an interrupted run never leaves a half-written folder behind.
-/// An image built on another (<see cref="ModuleList"/>) is a stack of modules instead, which fetch=
-/// cannot take: <see cref="WriteStack"/> writes its files beside those of other stacks that share the
-/// folder (NetbootStackMenus), and the SDK's initramfs script downloads and checks the stack.
+/// An image built on another (<see cref="ModuleList"/>), or with prebuilt modules on top (<see cref="TopModules"/>),
+/// is a stack of modules instead, which fetch= cannot take: <see cref="WriteStack"/> writes its files beside those
+/// of other stacks that share the folder (NetbootStackMenus), and the SDK's initramfs script downloads and checks
+/// the stack.
 /// </summary>
 public sealed class MakeNetbootTree : StageTask
 {
@@ -43,6 +44,18 @@ public sealed class MakeNetbootTree : StageTask
     /// <summary>live/filesystem.module of an image built on another: its netboot is the stack of modules it lists; empty for one squashfs.</summary>
     public string ModuleList { get; set; } = "";
 
+    /// <summary>
+    /// Prebuilt modules (LiveModule items) stacked on top, last in the manifest as the ISO lists them last; an image of
+    /// one squashfs with them netboots as a stack of filesystem.squashfs and these.
+    /// </summary>
+    public ITaskItem[] TopModules { get; set; } = [];
+
+    /// <summary>
+    /// The names the ISO stage added to live/filesystem.module for the LiveModule items of the last build (its record):
+    /// left out of the list read from it, as this stage runs before the ISO stage brings it up to date.
+    /// </summary>
+    public string TopModulesRecord { get; set; } = "";
+
     /// <summary>The image's name: the prefix of its files in a folder of stacks (ImageName).</summary>
     public string ImageName { get; set; } = "";
 
@@ -64,7 +77,7 @@ public sealed class MakeNetbootTree : StageTask
         var arch = DebianArchitecture.Find(Architecture) ?? throw new LiveImageException(nameof(Strings.UnknownArchitecture), Architecture, DebianArchitecture.Names);
         if (!NetbootConfig.IsValidServer(Server)) throw new LiveImageException(nameof(Strings.InvalidNetbootServer), Server);
         if (Modules) throw new LiveImageException(nameof(Strings.NetbootNeedsOneSquashfs));
-        var stack = ModuleList.Length > 0;
+        var stack = ModuleList.Length > 0 || TopModules.Length > 0;
         if (stack) NetbootStack.Validate(Server, ImageName);
         if (ValidateOnly) return;
         if (stack)
@@ -76,7 +89,9 @@ public sealed class MakeNetbootTree : StageTask
         High(nameof(Strings.StageStarting), "netboot", Architecture, $"netboot folder, fetch from http://{Server}/");
         var started = DateTime.UtcNow;
         var output = Path.GetFullPath(OutputDirectory).TrimEnd('/');
-        if (Directory.Exists(output) && Directory.EnumerateFiles(output, "*" + NetbootManifest.Extension).FirstOrDefault() is { } manifest)
+        // the folder is written whole: a stack of this image's own (its LiveModule items, now gone) goes with it
+        if (Directory.Exists(output) && Directory.EnumerateFiles(output, "*" + NetbootManifest.Extension)
+                .FirstOrDefault(f => Path.GetFileName(f) != NetbootStackMenus.Manifest(ImageName)) is { } manifest)
             throw new LiveImageException(nameof(Strings.NetbootFolderHoldsStacks), output, Path.GetFileName(manifest));
         var staging = output + ".tmp";
         if (Directory.Exists(staging)) Directory.Delete(staging, recursive: true);
@@ -130,11 +145,17 @@ public sealed class MakeNetbootTree : StageTask
         var started = DateTime.UtcNow;
         var output = Path.GetFullPath(OutputDirectory).TrimEnd('/');
         Directory.CreateDirectory(output);
-        if (File.Exists(Path.Combine(output, NetbootConfig.Squashfs))) throw new LiveImageException(nameof(Strings.NetbootFolderHoldsStacks), output, NetbootConfig.Squashfs);
+        if (File.Exists(Path.Combine(output, NetbootConfig.Squashfs)) && !Directory.EnumerateFiles(output, "*" + NetbootManifest.Extension).Any())
+        {
+            // a fetch= folder (an image of one squashfs owns its folder): this image's own before it had LiveModule items, which it replaces
+            if (ModuleList.Length > 0) throw new LiveImageException(nameof(Strings.NetbootFolderHoldsStacks), output, NetbootConfig.Squashfs);
+            Directory.Delete(output, recursive: true);
+            Directory.CreateDirectory(output);
+        }
         using var folderLock = NetbootStack.Lock(output, CancellationToken);
         var stack = new NetbootStack(output, ImageName, Log);
-        var modules = stack.AddModules(Path.GetFullPath(LiveDirectory), Path.GetFullPath(ModuleList));
         var live = Path.GetFullPath(LiveDirectory);
+        var modules = stack.AddModules(Bottom(live).Concat(TopModules.Select(m => (Path.GetFullPath(m.ItemSpec), Path.GetFileName(m.ItemSpec)))));
         var script = File.ReadAllBytes(InitramfsScript);
         stack.AddBootFiles(Path.Combine(live, NetbootConfig.Kernel), Path.Combine(live, NetbootConfig.Initrd), script);
         stack.AddManifest(modules, NetbootStackMenus.Entry(ImageName, MenuTitle, LiveArguments, KernelArguments, Server));
@@ -157,6 +178,20 @@ public sealed class MakeNetbootTree : StageTask
         var size = modules.Sum(m => m.Size) / (1024 * 1024);
         Log.LogMessage(MessageImportance.High, $"netboot [{Architecture}]: {output}/{NetbootStackMenus.Manifest(ImageName)}: {modules.Count} modules, {size} MiB; the folder's menus offer {string.Join(", ", entries.Select(e => e.Image))} ('dotnet build -t:Serve' serves it)");
         High(nameof(Strings.StageFinished), "netboot", Architecture, (DateTime.UtcNow - started).TotalSeconds);
+    }
+
+    /// <summary>
+    /// The image's own modules, bottom first: filesystem.squashfs, or those live/filesystem.module lists without the
+    /// LiveModule items an earlier ISO stage added to it.
+    /// </summary>
+    private IEnumerable<(string Source, string Name)> Bottom(string live)
+    {
+        if (ModuleList.Length == 0) return [(Path.Combine(live, NetbootConfig.Squashfs), NetbootConfig.Squashfs)];
+        var top = TopModules.Select(m => Path.GetFileName(m.ItemSpec))
+            .Concat(TopModulesRecord.Length > 0 && File.Exists(TopModulesRecord) ? File.ReadAllLines(TopModulesRecord) : [])
+            .ToHashSet(StringComparer.Ordinal);
+        return File.ReadAllLines(Path.GetFullPath(ModuleList)).Select(l => l.Trim()).Where(l => l.Length > 0 && !top.Contains(l))
+            .Select(name => (Path.Combine(live, name), name)).ToList();
     }
 
     private void MakeGrubImage(DebianArchitecture arch, string dir)

@@ -7,10 +7,17 @@ namespace LiveImage.Sdk.Tests;
 /// console level (tmux, a file, a base file removed) and a top level on it. One chain, built once:
 /// each level's module holds only its changes, the base's module is the same file in every image,
 /// the top ISO boots with the three modules stacked, and an edit reruns only what it should.
+/// The top's boot also keeps its changes (a modular image carries liveimage-save-module): it saves
+/// them as a module to a disk qemu gives the guest (an ext4 image made on the host, read back with
+/// debugfs: nothing is mounted on the host); added as a LiveModule at the end, it reruns only the ISO
+/// and netboot stages, both stack it last, and the top boots with the changes.
 /// </summary>
 [Collection(MinimalImageCollection.Name)]
-public sealed class BaseImageTests(MinimalImageFixture image, ITestOutputHelper output)
+public sealed partial class BaseImageTests(MinimalImageFixture image, ITestOutputHelper output)
 {
+    [GeneratedRegex(@"(\w+) \[amd64\]: runs because")]
+    private static partial Regex StageRuns();
+
     private string Level(string name, string baseProject, string items, string hook)
     {
         var dir = Path.Combine(image.Workspace.Root, name);
@@ -55,6 +62,9 @@ public sealed class BaseImageTests(MinimalImageFixture image, ITestOutputHelper 
                 <BootCheck Include="motd removed by the console level" Command="test ! -e /etc/motd" />
                 <BootCheck Include="top file" Command="cat /etc/top-level" Expect="top-1" />
                 <BootCheck Include="package database" Command="dpkg --audit &amp;&amp; apt-get -q check &amp;&amp; dpkg-query -W less tmux" Expect="tmux" AsRoot="true" />
+                <BootCheck Include="a new file" Command="echo made-in-the-running-system &gt; /home/user/made.txt" />
+                <BootCheck Include="a change under /etc" Command="echo changed-in-the-running-system &gt;&gt; /etc/issue &amp;&amp; rm /etc/top-level" AsRoot="true" />
+                <BootCheck Include="save the module" Command="mount /dev/vda /mnt &amp;&amp; liveimage-save-module mychanges /mnt &amp;&amp; umount /mnt" AsRoot="true" TimeoutSeconds="300" />
             """, "echo top-1 > \"$1/etc/top-level\"");
 
         var build = image.Workspace.Build(top, output);
@@ -89,8 +99,12 @@ public sealed class BaseImageTests(MinimalImageFixture image, ITestOutputHelper 
         // each level locks its own packages: the console's lock holds its packages apart from its base's
         Assert.Matches(new Regex(@"\[packages\]\n(.*\n)*tmux ", RegexOptions.None), File.ReadAllText(Path.Combine(console, "packages.lock.amd64")));
 
-        var boot = image.Workspace.Build(top, output, "-t:BootTest", "-p:BootTestModes=bios-cdrom");
+        var extra = Path.Combine(top, "extra.img");
+        var (mkfs, mkfsOutput) = Tools.Run("sh", "-c", $"truncate -s 64M '{extra}' && mkfs.ext4 -q -F '{extra}'");
+        Assert.True(mkfs == 0, mkfsOutput);
+        var boot = image.Workspace.Build(top, output, "-t:BootTest", "-p:BootTestModes=bios-cdrom", "-p:BootTestExtraDisk=extra.img");
         Assert.True(boot.Succeeded, "the stacked image did not boot or a check failed; the output is above");
+        var saved = SavedModule(top, extra);
 
         // a hook edit in the top level: only the top module is squashed again
         var before = modules[..2].Select(m => Identity(Path.Combine(Live(top), m))).ToList();
@@ -133,5 +147,47 @@ public sealed class BaseImageTests(MinimalImageFixture image, ITestOutputHelper 
         Assert.True(confAgain.Succeeded, "the configuration-only level did not boot on its new base; the output is above");
         Assert.Equal(confHooks, File.GetLastWriteTimeUtc(Path.Combine(conf, "obj/Release/amd64/hooks.stamp")));
         Assert.Equal(Identity(Path.Combine(Live(console), modules[1])).Inode, Identity(Path.Combine(Live(conf), modules[1])).Inode);
+
+        // the module the top's boot saved, on top of the (since rebuilt) top: only the ISO and netboot stages rerun, both stack it last
+        var project = Path.Combine(top, "top.liveproj");
+        var text = File.ReadAllText(project);
+        File.WriteAllText(project, text[..text.IndexOf("<BootCheck", StringComparison.Ordinal)] + """
+            <LiveModule Include="saved/mychanges.squashfs" />
+            <BootCheck Include="the new file" Command="cat /home/user/made.txt" Expect="made-in-the-running-system" />
+            <BootCheck Include="the change under /etc" Command="cat /etc/issue" Expect="changed-in-the-running-system" />
+            <BootCheck Include="a lower module's file the module deleted" Command="test ! -e /etc/top-level" />
+            <BootCheck Include="the stack" Command="tail -n 1 /run/live/medium/live/filesystem.module" Expect="mychanges.squashfs" />
+              </ItemGroup>
+            </Project>
+            """);
+        var withModule = image.Workspace.Build(top, output);
+        Assert.True(withModule.Succeeded, "the build with the LiveModule failed");
+        var ran = StageRuns().Matches(withModule.Output).Select(m => m.Groups[1].Value).Distinct().ToList();
+        Assert.Contains("iso", ran);
+        Assert.Empty(ran.Except(["iso", "netboot"]));
+        string[] stack = [.. modules, Path.GetFileName(saved)];
+        Assert.Equal(stack, File.ReadAllLines(Path.Combine(Live(top), "filesystem.module")));
+        var manifest = File.ReadAllLines(Path.Combine(top, "bin/Release/amd64/netboot/top.modules")).Where(l => !l.StartsWith('#')).Select(l => l.Split(' ')[0]);
+        Assert.Equal(stack, manifest);
+        var again = image.Workspace.Build(top, output, "-t:BootTest", "-p:BootTestModes=bios-cdrom");
+        Assert.True(again.Succeeded, "the top with the saved module did not boot or a check failed; the output is above");
+    }
+
+    /// <summary>The module liveimage-save-module wrote to the guest's second disk, read back without mounting it; checks what it holds.</summary>
+    private static string SavedModule(string top, string extra)
+    {
+        Directory.CreateDirectory(Path.Combine(top, "saved"));
+        var module = Path.Combine(top, "saved/mychanges.squashfs");
+        var (dump, dumpOutput) = Tools.Run("debugfs", "-R", $"dump /mychanges.squashfs {module}", extra);
+        Assert.True(dump == 0 && File.Exists(module), dumpOutput);
+        var (list, listing) = Tools.Run("unsquashfs", "-lln", "-d", "", module);
+        Assert.True(list == 0, listing);
+        Assert.Contains("/home/user/made.txt", listing);
+        Assert.Contains("/etc/issue", listing);
+        Assert.Matches(new Regex(@"^c\S+ +\S+ +0, *0 .*/etc/top-level$", RegexOptions.Multiline), listing); // a whiteout: a lower module's file deleted
+        // made again at every boot, or this machine's, or what systemd rebuilds when /usr is newer than its stamps
+        foreach (var left in new[] { "/etc/machine-id", "/var/log/", "/etc/.updated", "/var/.updated", "/etc/ld.so.cache", "/var/lib/systemd/catalog/database" })
+            Assert.DoesNotContain(left, listing);
+        return module;
     }
 }

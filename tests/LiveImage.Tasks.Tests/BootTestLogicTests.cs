@@ -454,6 +454,25 @@ public class BootTestLogicTests
     }
 
     [Fact]
+    public void A_menu_entry_to_boot_that_the_image_lacks_is_LIVE5026_naming_the_entries_it_has()
+    {
+        var engine = new FakeBuildEngine();
+        var persistence = new Microsoft.Build.Utilities.TaskItem("persistence");
+        persistence.SetMetadata("KernelArguments", "persistence");
+        var task = new BootTest
+        {
+            BuildEngine = engine, IsoPath = "/nonexistent/live.iso", LogDirectory = "/nonexistent/logs",
+            MenuEntries = [persistence], MenuEntriesToBoot = "persistence;persistance",
+        };
+
+        Assert.False(task.Execute());
+        var error = Assert.Single(engine.Errors);
+        Assert.Equal("LIVE5026", error.Code);
+        Assert.Contains("'persistance'", error.Message);
+        Assert.Contains("(its entries: persistence)", error.Message);
+    }
+
+    [Fact]
     public void A_missing_iso_is_an_error_naming_it()
     {
         var engine = new FakeBuildEngine();

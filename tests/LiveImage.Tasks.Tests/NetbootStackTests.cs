@@ -296,4 +296,59 @@ public class NetbootStackTests
         Assert.Equal(["LIVE4033"], engine.ErrorCodes);
         Assert.True(File.Exists(Path.Combine(dir.Path, "netboot/console.modules")));
     }
+
+    // ---- LiveModule items on top --------------------------------------------------------------
+
+    private static Microsoft.Build.Utilities.TaskItem[] Top(TempDirectory dir, string name, string content) => [new(dir.File("saved/" + name, content))];
+
+    [Fact]
+    public void An_image_of_one_squashfs_with_a_live_module_netboots_the_stack_of_both_and_back_to_fetch_without_it()
+    {
+        using var dir = new TempDirectory();
+        dir.File("pxe/lpxelinux.0", "pxe");
+        foreach (var m in new[] { "menu.c32", "libutil.c32" }) dir.File("bios/" + m, "c32");
+        var live = Level(dir, "flat", ("filesystem.squashfs", "root"));
+        File.Delete(Path.Combine(live, "filesystem.module"));
+        var folder = Path.Combine(dir.Path, "shared");
+        var engine = new FakeBuildEngine();
+        var fetch = Stage(dir, engine, "flat", live);
+        fetch.ModuleList = "";
+        Assert.True(fetch.Execute(), engine.AllErrors); // its fetch= folder first
+        Assert.True(File.Exists(Path.Combine(folder, "vmlinuz")));
+
+        var stage = Stage(dir, engine, "flat", live);
+        stage.ModuleList = "";
+        stage.TopModules = Top(dir, "mychanges.squashfs", "changes");
+        Assert.True(stage.Execute(), engine.AllErrors);
+
+        Assert.Equal(["filesystem.squashfs", "mychanges.squashfs"], NetbootManifest.Parse(File.ReadAllText(Path.Combine(folder, "flat.modules"))).Select(m => m.Name));
+        Assert.Equal("changes", File.ReadAllText(Path.Combine(folder, "mychanges.squashfs")));
+        Assert.False(File.Exists(Path.Combine(folder, "vmlinuz"))); // the fetch= folder it replaced
+        Assert.Contains("liveimage.modules=http://" + Server + "/flat.modules", File.ReadAllText(Path.Combine(folder, "pxelinux.cfg/default")));
+
+        // the module taken out again: the fetch= folder replaces its own stack
+        Assert.True(fetch.Execute(), engine.AllErrors);
+        Assert.False(File.Exists(Path.Combine(folder, "flat.modules")));
+        Assert.Contains("fetch=http://" + Server + "/filesystem.squashfs", File.ReadAllText(Path.Combine(folder, "pxelinux.cfg/default")));
+        Assert.Empty(engine.Warnings);
+    }
+
+    [Fact]
+    public void A_stack_lists_its_live_modules_last_and_not_those_an_earlier_iso_stage_added_to_its_module_list()
+    {
+        using var dir = new TempDirectory();
+        dir.File("pxe/lpxelinux.0", "pxe");
+        foreach (var m in new[] { "menu.c32", "libutil.c32" }) dir.File("bios/" + m, "c32");
+        var web = Level(dir, "web", ("base.squashfs", "base"), ("base-web.squashfs", "web"), ("old.squashfs", "old changes"));
+        var engine = new FakeBuildEngine();
+        var stage = Stage(dir, engine, "web", web);
+        stage.TopModules = Top(dir, "new.squashfs", "new changes");
+        stage.TopModulesRecord = dir.File("obj/live-modules.txt", "old.squashfs\n"); // the last ISO stage's, which put old.squashfs in the list
+
+        Assert.True(stage.Execute(), engine.AllErrors);
+
+        var folder = Path.Combine(dir.Path, "shared");
+        Assert.Equal(["base.squashfs", "base-web.squashfs", "new.squashfs"], NetbootManifest.Parse(File.ReadAllText(Path.Combine(folder, "web.modules"))).Select(m => m.Name));
+        Assert.False(File.Exists(Path.Combine(folder, "old.squashfs")));
+    }
 }

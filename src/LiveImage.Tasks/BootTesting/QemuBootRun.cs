@@ -93,11 +93,6 @@ internal sealed class QemuBootRun(QemuBootSettings settings, TaskLoggingHelper l
                 using var qemu = QemuProcess.Start(_s.SetprivPath, _s.QemuPath, args, serialLog, qemuLog);
                 try
                 {
-                    if (_s.MenuEntry.Length > 0 && QemuMenuChoice.Choose(qemu, _s.MenuEntry, _s, mode, accel, probeKvm, serialLog, cancellation) is { } menuKvmFailure)
-                    {
-                        accel = QemuKvmFallback.FallBack(qemu, menuKvmFailure, log);
-                        continue;
-                    }
                     var retryReason = WaitForLoginPrompt(qemu, clock, mode, accel, probeKvm, !tcgRetried, serialLog, out var position);
                     if (retryReason is not null && accel == QemuAccel.Tcg)
                     {

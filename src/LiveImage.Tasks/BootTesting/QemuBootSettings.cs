@@ -47,9 +47,6 @@ internal sealed record QemuBootSettings(
     /// <summary>Failed units (names or globs) that do not fail the boot.</summary>
     public IReadOnlyList<string> AllowedFailedUnits { get; init; } = [];
 
-    /// <summary>The label of the boot menu entry to boot instead of the default (BIOS modes); empty: the default.</summary>
-    public string MenuEntry { get; init; } = "";
-
     /// <summary>The image is a disk image the guest writes to (a PersistentDisk's, for its persistence partition): the USB modes attach it without a snapshot.</summary>
     public bool DiskWritable { get; init; }
 

@@ -36,7 +36,8 @@ internal static class TopModules
         }
         var stack = below.Concat(modules.Select(m => m.Name)).ToList();
         if (merged && modules.Count == 0) File.Delete(list);
-        else File.WriteAllLines(list, stack);
+        // written only when it changes: the netboot stage of a stack reads it, and a new time would rerun that stage
+        else if (!File.Exists(list) || !File.ReadAllLines(list).SequenceEqual(stack)) File.WriteAllLines(list, stack);
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(record))!);
         File.WriteAllLines(record, modules.Select(m => m.Name));
         return stack;

@@ -41,13 +41,12 @@ internal sealed class NetbootStack(string folder, string image, TaskLoggingHelpe
         }
     }
 
-    /// <summary>The modules live/filesystem.module lists, bottom first, placed in the folder; returns their manifest lines.</summary>
-    public IReadOnlyList<NetbootModule> AddModules(string live, string moduleList)
+    /// <summary>The modules (their files and names), bottom first, placed in the folder; returns their manifest lines.</summary>
+    public IReadOnlyList<NetbootModule> AddModules(IEnumerable<(string Source, string Name)> stack)
     {
         var modules = new List<NetbootModule>();
-        foreach (var name in File.ReadAllLines(moduleList).Select(l => l.Trim()).Where(l => l.Length > 0))
+        foreach (var (source, name) in stack)
         {
-            var source = Path.Combine(live, name);
             if (!File.Exists(source)) throw new LiveImageException(nameof(Strings.NetbootInputMissing), source);
             var module = NetbootModule.Of(source, name);
             modules.Add(module);
