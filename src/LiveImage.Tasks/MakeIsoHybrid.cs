@@ -87,7 +87,9 @@ public sealed class MakeIsoHybrid : StageTask
         var id = SourceDateEpoch.Length > 0 ? ReproducibleId(staging) : Guid.NewGuid().ToString("N");
         WriteDiskInfo(staging, id);
         var custom = MenuEntries.Select(e => new BootEntry(e.ItemSpec, e.GetMetadata("Title") is { Length: > 0 } t ? t : e.ItemSpec, e.GetMetadata("KernelArguments")));
-        var entries = BootMenu.Entries(MenuTitle, LiveArguments, KernelArguments, custom);
+        var moduleList = Path.Combine(staging, "live", "filesystem.module");
+        var modules = File.Exists(moduleList) ? File.ReadLines(moduleList).Count(l => l.Trim().Length > 0) : 1;
+        var entries = BootMenu.Entries(MenuTitle, BootMenu.ForStack(LiveArguments, modules), KernelArguments, custom);
         var xorriso = new List<string> { "-as", "mkisofs", "-iso-level", "3", "-full-iso9660-filenames", "-joliet", "-rational-rock", "-volid", VolumeId };
         if (arch.HasBios) xorriso.AddRange(PrepareBios(staging, entries));
         if (arch.GrubEfiTarget is not null) xorriso.AddRange(PrepareEfi(staging, arch, entries, id));

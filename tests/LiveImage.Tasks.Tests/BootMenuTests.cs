@@ -21,6 +21,13 @@ public sealed class BootMenuTests
     }
 
     [Fact]
+    public void AStackOfModulesMakesTheInitramfsMountWithMount2AndOneSquashfsLeavesTheArgumentsAlone()
+    {
+        Assert.Equal("boot=live components", BootMenu.ForStack("boot=live components", 1));
+        Assert.Equal("boot=live components LIBMOUNT_FORCE_MOUNT2=always", BootMenu.ForStack("boot=live components", 7));
+    }
+
+    [Fact]
     public void TimeoutIsInTenthsForIsolinuxAndSecondsForGrub()
     {
         Assert.Contains("TIMEOUT 50\n", BootMenu.Isolinux("Demo", Entries, 5));

@@ -23,6 +23,9 @@ do
 	case "${_liveimage_argument}" in
 		liveimage.modules=*)
 			LIVEIMAGE_MODULES="${_liveimage_argument#liveimage.modules=}"
+			# live-boot joins the modules' mount points into one overlay option; util-linux's new mount
+			# API takes at most 255 bytes per option value, mount(2) a page
+			export LIBMOUNT_FORCE_MOUNT2=always
 			;;
 	esac
 done

@@ -40,8 +40,16 @@ internal sealed class QemuProcess : IDisposable
 
     public int ExitCode => _process.ExitCode;
 
-    /// <summary>Waits up to <paramref name="time"/> for qemu to end by itself.</summary>
-    public bool WaitForExit(TimeSpan time) => _process.WaitForExit(time);
+    /// <summary>
+    /// Waits up to <paramref name="time"/> for qemu to end by itself, then for its stderr to be read to the end
+    /// (the console can close before the last lines are read, and they say why qemu stopped).
+    /// </summary>
+    public bool WaitForExit(TimeSpan time)
+    {
+        if (!_process.WaitForExit(time)) return false;
+        _stderrReader.Join(TimeSpan.FromSeconds(5));
+        return true;
+    }
 
     /// <summary>Everything qemu wrote to stderr so far.</summary>
     public string Stderr

@@ -24,6 +24,16 @@ internal static class BootMenu
         .. (custom ?? []).Select(c => c with { KernelArguments = Join(liveArguments, c.KernelArguments, extraArguments) }),
     ];
 
+    /// <summary>
+    /// live-boot mounts a stack of modules with one overlay option joining every module's mount point
+    /// (<c>lowerdir=/run/live/rootfs/NAME/:…</c>), and util-linux's mount hands it to the kernel through the new
+    /// mount API, which takes at most 255 bytes per option value: a stack of about seven modules (a Debug build)
+    /// did not mount. The kernel gives unknown NAME=value arguments to the initramfs as its environment; this one
+    /// makes util-linux use mount(2), which takes a page. One squashfs needs nothing.
+    /// </summary>
+    public static string ForStack(string liveArguments, int modules) =>
+        modules > 1 ? Join(liveArguments, "LIBMOUNT_FORCE_MOUNT2=always") : liveArguments;
+
     public static string Isolinux(string menuTitle, IReadOnlyList<BootEntry> entries, int timeoutSeconds, bool splash = false)
     {
         var lines = new List<string>
