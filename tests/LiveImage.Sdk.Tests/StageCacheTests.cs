@@ -22,7 +22,7 @@ public sealed class StageCacheTests(MinimalImageFixture image, ITestOutputHelper
         var (code, text) = Tools.Run("cp", "-a", image.StageCacheDirectory, cache);
         Assert.True(code == 0, text);
         var withCache = new[] { "-p:StageCache=true", $"-p:StageCacheDirectory={cache}/" };
-        Tools.Run("rm", "-rf", Path.Combine(copy, "obj"), Path.Combine(copy, "bin"));
+        Tools.Run("rm", "-rf", Path.Combine(copy, "obj"), Path.Combine(copy, "bin"), LockOf(copy));
 
         // 1. clean rebuild: every stage restored, nothing run but the ISO
         var clean = image.Workspace.Build(copy, output, withCache);
@@ -86,7 +86,7 @@ public sealed class StageCacheTests(MinimalImageFixture image, ITestOutputHelper
 
         // 1. push: a clean rebuild from the fixture's local cache sends every stage the registry lacks
         var pusher = image.CopyOfBuiltImage("cache-pusher");
-        Tools.Run("rm", "-rf", Path.Combine(pusher, "obj"), Path.Combine(pusher, "bin"));
+        Tools.Run("rm", "-rf", Path.Combine(pusher, "obj"), Path.Combine(pusher, "bin"), LockOf(pusher));
         var push = image.Workspace.Build(pusher, output, "-p:StageCache=true", $"-p:StageCacheDirectory={image.StageCacheDirectory}/",
             $"-p:StageCacheRegistry={location}", "-p:StageCacheRegistryMode=push");
         Assert.True(push.Succeeded, "the pushing build failed");
@@ -114,6 +114,14 @@ public sealed class StageCacheTests(MinimalImageFixture image, ITestOutputHelper
         Assert.True(down.Succeeded, "a build with its registry down failed");
         Assert.Contains("warning LIVE1093", down.Output);
     }
+
+    /// <summary>
+    /// The lock file the fixture's cold build wrote after its package stage. That build ran without one, so its
+    /// stages are stored under the archive's date; with the lock beside it, a clean build is keyed by the lock
+    /// instead and would find no entry (README, "Stage cache"): the copies are clean builds of the project as it
+    /// was before its first build.
+    /// </summary>
+    private static string LockOf(string project) => Path.Combine(project, "packages.lock.amd64");
 
     private static string Iso(string project) => Path.Combine(project, "bin/Release/amd64/debian-live-minimal-1.0.0-amd64.iso");
 
