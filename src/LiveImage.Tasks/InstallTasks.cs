@@ -47,8 +47,8 @@ public sealed class InstallTasks : RootfsStageTask
         }
         finally
         {
-            // in this layer only: the image's apt follows its archives again
-            if (preferences is not null) File.Delete(preferences);
+            // in this layer only: the image's apt follows its archives again (a failed install may have removed the layer already)
+            if (preferences is not null && File.Exists(preferences)) File.Delete(preferences);
         }
         High(nameof(Strings.StageFinished), StageName, Architecture, (DateTime.UtcNow - started).TotalSeconds);
     }
