@@ -92,28 +92,11 @@ public sealed class Squash : StageTask
         return true;
     }
 
-    private protected override void Store(LocalStageCache cache, string key, IReadOnlyList<string> outputs)
-    {
-        string? temporary = null;
-        try
+    private protected override void Store(LocalStageCache cache, string key, IReadOnlyList<string> outputs) =>
+        StoreEntry(cache, key, StageName, entry =>
         {
-            temporary = cache.Begin(key);
-            foreach (var file in CachedFiles) File.Copy(Path.Combine(LiveDirectory, file), Path.Combine(temporary, file));
-            cache.Commit(temporary, key);
-            temporary = null;
-            Log.LogMessage(MessageImportance.Normal, $"squash [{Architecture}]: stored in the stage cache, key {StageKey.Short(key)}");
-            foreach (var removed in cache.Evict(LocalStageCache.ParseSize(StageCacheSize) ?? long.MaxValue))
-                Log.LogMessage(MessageImportance.Normal, $"stage cache: evicted {Path.GetFileName(removed)} (least recently used, over StageCacheSize={StageCacheSize})");
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            Log.LogWarningWithCodeFromResources(nameof(Strings.StageCacheStoreFailed), StageName, Architecture, cache.Root, e.Message);
-        }
-        finally
-        {
-            if (temporary is not null) cache.Remove(temporary);
-        }
-    }
+            foreach (var file in CachedFiles) File.Copy(Path.Combine(LiveDirectory, file), Path.Combine(entry, file));
+        });
 
     private protected override void ExecuteStage()
     {

@@ -210,6 +210,39 @@ public abstract class StageTask : LiveImageTask
     {
     }
 
+    /// <summary>
+    /// Writes a cache entry: <paramref name="fill"/> puts the files in a temporary entry, committed under
+    /// <paramref name="key"/> only when complete; then least recently used entries over StageCacheSize go.
+    /// A failure is LIVE1091, a warning: the build goes on.
+    /// </summary>
+    private protected void StoreEntry(LocalStageCache cache, string key, string what, Action<string> fill)
+    {
+        string? temporary = null;
+        var clock = Stopwatch.StartNew();
+        try
+        {
+            temporary = cache.Begin(key);
+            fill(temporary);
+            cache.Commit(temporary, key);
+            temporary = null;
+            Log.LogMessage(MessageImportance.Normal, $"{what} [{Architecture}]: stored in the stage cache, key {StageKey.Short(key)}, {clock.Elapsed.TotalSeconds:0.0} s");
+            foreach (var removed in cache.Evict(LocalStageCache.ParseSize(StageCacheSize) ?? long.MaxValue))
+                Log.LogMessage(MessageImportance.Normal, $"stage cache: evicted {Path.GetFileName(removed)} (least recently used, over StageCacheSize={StageCacheSize})");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            Log.LogWarningWithCodeFromResources(nameof(Strings.StageCacheStoreFailed), what, Architecture, cache.Root, e.Message);
+        }
+        finally
+        {
+            if (temporary is not null)
+            {
+                try { cache.Remove(temporary); }
+                catch (IOException) { /* evicted as stale a day later */ }
+            }
+        }
+    }
+
     /// <summary>The stage's own work.</summary>
     private protected abstract void ExecuteStage();
 }

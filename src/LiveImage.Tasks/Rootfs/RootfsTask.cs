@@ -107,36 +107,14 @@ public abstract class RootfsTask : StageTask
     /// Stores <paramref name="layer"/> (and the stage's other outputs) under <paramref name="key"/>, then
     /// evicts least recently used entries over StageCacheSize. A failure is LIVE1091, a warning: the build goes on.
     /// </summary>
-    private protected void StoreLayer(LocalStageCache cache, string key, string layer, IReadOnlyList<string> outputs, string logPath, string what)
-    {
-        string? temporary = null;
-        var clock = Stopwatch.StartNew();
-        try
+    private protected void StoreLayer(LocalStageCache cache, string key, string layer, IReadOnlyList<string> outputs, string logPath, string what) =>
+        StoreEntry(cache, key, what, entry =>
         {
-            temporary = cache.Begin(key);
-            var result = CreateRunner().Run(LayerArchive.Create(layer, Path.Combine(temporary, LayerArchive.FileName), logPath));
+            var result = CreateRunner().Run(LayerArchive.Create(layer, Path.Combine(entry, LayerArchive.FileName), logPath));
             if (result.ExitCode != 0) throw new IOException($"tar exited with code {result.ExitCode}: {result.TailText}");
             for (var i = 0; i < outputs.Count; i++)
-                if (outputs[i].Length > 0 && File.Exists(outputs[i])) File.Copy(outputs[i], Path.Combine(temporary, $"output-{i}"));
-            cache.Commit(temporary, key);
-            temporary = null;
-            Log.LogMessage(MessageImportance.Normal, $"{what} [{Architecture}]: stored in the stage cache, key {StageKey.Short(key)}, {clock.Elapsed.TotalSeconds:0.0} s");
-            foreach (var removed in cache.Evict(LocalStageCache.ParseSize(StageCacheSize) ?? long.MaxValue))
-                Log.LogMessage(MessageImportance.Normal, $"stage cache: evicted {Path.GetFileName(removed)} (least recently used, over StageCacheSize={StageCacheSize})");
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            Log.LogWarningWithCodeFromResources(nameof(Strings.StageCacheStoreFailed), what, Architecture, cache.Root, e.Message);
-        }
-        finally
-        {
-            if (temporary is not null)
-            {
-                try { cache.Remove(temporary); }
-                catch (IOException) { /* evicted as stale a day later */ }
-            }
-        }
-    }
+                if (outputs[i].Length > 0 && File.Exists(outputs[i])) File.Copy(outputs[i], Path.Combine(entry, $"output-{i}"));
+        });
 
     /// <summary>
     /// The file beside a layer whose content changes whenever the layer is rebuilt; a squashfs
