@@ -5,6 +5,21 @@ namespace LiveImage.Sdk.Tests;
 /// <summary>Runs host tools (unsquashfs, xorriso) to inspect built images without mounting them.</summary>
 internal static class Tools
 {
+    /// <summary>
+    /// Copies the module <paramref name="file"/> that liveimage-save-module wrote to an ext4 disk image off it
+    /// (debugfs, without mounting it) into <paramref name="directory"/>, and returns its full listing.
+    /// </summary>
+    public static string SavedModuleListing(string disk, string file, string directory)
+    {
+        Directory.CreateDirectory(directory);
+        var module = Path.Combine(directory, file);
+        var (dump, dumpOutput) = Run("debugfs", "-R", $"dump /{file} {module}", disk);
+        Assert.True(dump == 0 && File.Exists(module), dumpOutput);
+        var (list, listing) = Run("unsquashfs", "-lln", "-d", "", module);
+        Assert.True(list == 0, listing);
+        return listing;
+    }
+
     public static (int ExitCode, string Output) Run(string program, params string[] arguments) => RunIn(null, program, arguments);
 
     /// <summary>Runs a program in a working directory; stdout comes first in the output, then stderr.</summary>
