@@ -47,8 +47,13 @@ public sealed class Bootstrap : RootfsStageTask
     /// part of the key, so a cached bootstrap is never older than the archive's newest release that
     /// a build of these options has fetched.
     /// </summary>
-    private protected override IEnumerable<string> KeyExtras() =>
-        StageKeyFiles.Any(f => File.Exists(f.ItemSpec)) ? [] : Distro.ArchiveReleaseDates(Options(""));
+    private protected override IEnumerable<string> KeyExtras(bool withoutLock) =>
+        !withoutLock && StageKeyFiles.Any(f => File.Exists(f.ItemSpec)) ? [] : Distro.ArchiveReleaseDates(Options(""));
+
+    /// <summary>The bootstrap's layer holds the lock's [bootstrap] section, version for version.</summary>
+    private protected override bool HoldsLockedVersions() =>
+        File.Exists(PackageLockFile) && Distro.InstalledVersions([Path.GetFullPath(Layer)]) is { } installed
+        && PackageLock.SameVersions(PackageLock.Parse(File.ReadAllText(PackageLockFile), PackageLockFile).Bootstrap, installed);
 
     private BootstrapOptions Options(string root) =>
         new(Suite, Architecture, Variant, Components, Mirror, IncludePackages, Keyrings,

@@ -38,7 +38,7 @@ public sealed class ConfigureRootfs : RootfsStageTask
     private protected override string KeyInputs(string inputsCache) =>
         string.Concat(inputsCache.Split('\n').Where(l => l.Length > 0 && !l.StartsWith("LivePassword=", StringComparison.Ordinal)).Select(l => l + "\n"));
 
-    private protected override IEnumerable<string> KeyExtras() =>
+    private protected override IEnumerable<string> KeyExtras(bool withoutLock) =>
         ["password " + PasswordKey.Of(LivePasswordFile.Length > 0 ? Configuration.LivePasswordFile.Read(LivePasswordFile) : LivePassword)];
 
     protected override void RunStage()

@@ -59,6 +59,11 @@ public sealed class InstallTasks : RootfsStageTask
         if (Distro.InstallSummary(result.Tail) is { } summary) Log.LogMessage(MessageImportance.High, $"{StageName} [{Architecture}]: {summary}");
     }
 
+    /// <summary>The image up to this stage's layer holds every package of the lock, version for version, and no other.</summary>
+    private protected override bool HoldsLockedVersions() =>
+        File.Exists(PackageLockFile) && Distro.InstalledVersions(LowerLayers.Select(l => l.GetMetadata("FullPath")).Append(Path.GetFullPath(Layer)).Reverse()) is { } installed
+        && PackageLock.SameVersions(PackageLock.Parse(File.ReadAllText(PackageLockFile), PackageLockFile).All, installed);
+
     /// <summary>The installed packages whose version is not the locked one.</summary>
     private List<string> Unlocked(PackageLock locked)
     {

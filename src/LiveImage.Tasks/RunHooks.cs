@@ -64,6 +64,7 @@ public sealed class RunHooks : RootfsTask
                 if (rerun)
                 {
                     File.Delete(keyFile);
+                    File.Delete(LayerCacheKey(layer));
                     if (!Restore(hook, cacheKey, layer))
                     {
                         if (!emulationOpen)
@@ -79,6 +80,7 @@ public sealed class RunHooks : RootfsTask
                         }
                     }
                     File.WriteAllText(keyFile, key);
+                    WriteLayerCacheKey(layer, cacheKey);
                 }
                 else
                 {
@@ -205,6 +207,7 @@ public sealed class RunHooks : RootfsTask
             if (wanted.Contains(Path.GetFileName(dir))) continue;
             UserNamespace.RemoveTree(dir);
             File.Delete(LayerKey(dir));
+            File.Delete(LayerCacheKey(dir));
         }
     }
 }

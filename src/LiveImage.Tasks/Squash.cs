@@ -60,10 +60,16 @@ public sealed class Squash : StageTask
     private protected override bool WritesStamp => false;
 
     /// <summary>
-    /// The merged squashfs (with the kernel and initrd beside it) is cached as its files; modules and
-    /// device trees are not (a module is reused per layer already).
+    /// The merged squashfs (with the kernel and initrd beside it) is cached as the stage's files; device
+    /// trees are not. Modules are cached one by one (<see cref="ModuleKey"/>), the kernel extracted anew.
     /// </summary>
     private protected override string? LogicVersion => ModuleName.Length == 0 && !Modules && !IncludeDtb && Dtb.Length == 0 ? "1" : null;
+
+    /// <summary>The version of what the stage makes of a layer (or a level's changes) as a module, part of the module's key.</summary>
+    private const string ModuleLogicVersion = "1";
+
+    /// <summary>A module's file in its stage cache entry.</summary>
+    private const string CachedModule = "module.squashfs";
 
     private static readonly string[] CachedFiles = ["filesystem.squashfs", "vmlinuz", "initrd.img"];
 
@@ -80,16 +86,63 @@ public sealed class Squash : StageTask
             new LocalStageCache(Path.GetDirectoryName(entry)!).Remove(entry);
             return false;
         }
-        // the squashfs last, under a temporary name: it is the stage's output, and only a whole one may look up to date
-        foreach (var file in Enumerable.Reverse(CachedFiles))
-        {
-            var target = Path.Combine(live, file);
-            File.Copy(Path.Combine(entry, file), target + ".tmp", overwrite: true);
-            // new, as a squash that ran would write it: the copy keeps the time it was stored at
-            File.SetLastWriteTimeUtc(target + ".tmp", DateTime.UtcNow);
-            File.Move(target + ".tmp", target, overwrite: true);
-        }
+        // the squashfs last: it is the stage's output
+        foreach (var file in Enumerable.Reverse(CachedFiles)) CopyFromEntry(Path.Combine(entry, file), Path.Combine(live, file));
         return true;
+    }
+
+    /// <summary>Copies a cached file into place under a temporary name, so that only a whole one may look up to date.</summary>
+    private static void CopyFromEntry(string cached, string target)
+    {
+        File.Copy(cached, target + ".tmp", overwrite: true);
+        // new, as a squash that ran would write it: the copy keeps the time it was stored at
+        File.SetLastWriteTimeUtc(target + ".tmp", DateTime.UtcNow);
+        File.Move(target + ".tmp", target, overwrite: true);
+    }
+
+    /// <summary>
+    /// The stage cache key of a module squashed from the view of <paramref name="layers"/> (a layer's own
+    /// module: that layer alone, whose key chains the ones below it): their keys and how the stage squashes.
+    /// Null when the cache is off or a layer has no key (an opted-out hook, a layer from an older SDK).
+    /// </summary>
+    private string? ModuleKey(string kind, IEnumerable<string> layers)
+    {
+        if (Cache is null) return null;
+        var keys = layers.Select(RootfsTask.ReadLayerCacheKey).ToList();
+        if (keys.Count == 0 || keys.Any(k => k is null)) return null;
+        return StageKey.Chain($"squash {kind} {ModuleLogicVersion}", keys.Select(k => "layer " + k).Concat([
+            $"compression {Compression} {CompressionOptions}",
+            $"source-date-epoch {SourceDateEpoch}",
+            $"configuration-only {ConfigurationOnly}",
+            // without root, opaque directories become whiteouts in the module (OpaqueWhiteouts)
+            $"rootless {UserNamespace.Active}",
+        ]));
+    }
+
+    /// <summary>Restores the module <paramref name="name"/> from the stage cache when it has <paramref name="key"/>, saying so.</summary>
+    private bool RestoreModule(string? key, string output, string name)
+    {
+        var what = $"squash {name}";
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        if (key is null || Cache is not { } cache || FindEntry(cache, key, what, out var source) is not { } entry) return false;
+        var cached = Path.Combine(entry, CachedModule);
+        if (!File.Exists(cached))
+        {
+            Log.LogWarningWithCodeFromResources(nameof(Strings.StageCacheRestoreFailed), what, Architecture, entry, $"it has no {CachedModule}");
+            cache.Remove(entry);
+            return false;
+        }
+        CopyFromEntry(cached, output);
+        Log.LogMessage(MessageImportance.High, $"squash [{Architecture}]: {name} restored from the stage cache{source}, key {StageKey.Short(key)}, {clock.Elapsed.TotalSeconds:0.0} s");
+        Publish(cache, key, what);
+        return true;
+    }
+
+    private void StoreModule(string? key, string output, string name)
+    {
+        if (key is null || Cache is not { } cache) return;
+        StoreEntry(cache, key, $"squash {name}", entry => File.Copy(output, Path.Combine(entry, CachedModule)));
+        Publish(cache, key, $"squash {name}");
     }
 
     private protected override void Store(LocalStageCache cache, string key, IReadOnlyList<string> outputs) =>
@@ -142,9 +195,14 @@ public sealed class Squash : StageTask
                 continue;
             }
             File.Delete(generationFile);
-            // a layer is squashed as it is on disk: overlayfs whiteouts and opaque directories stay, and live-boot's overlay honours them
-            var opaque = OpaqueWhiteouts(layer, Layers.Take(i).Select(l => l.GetMetadata("FullPath")), generations, names[i]);
-            MakeSquashfs(output, partial => UserNamespace.Command(Mksquashfs, MksquashfsArguments(layer, partial, opaque)) with { LogPath = LogFile, Environment = MksquashfsEnvironment() }, i == 0 ? MinimumSize : 0);
+            var moduleKey = ModuleKey("layer", [layer]);
+            if (!RestoreModule(moduleKey, output, names[i]))
+            {
+                // a layer is squashed as it is on disk: overlayfs whiteouts and opaque directories stay, and live-boot's overlay honours them
+                var opaque = OpaqueWhiteouts(layer, Layers.Take(i).Select(l => l.GetMetadata("FullPath")), generations, names[i]);
+                MakeSquashfs(output, partial => UserNamespace.Command(Mksquashfs, MksquashfsArguments(layer, partial, opaque)) with { LogPath = LogFile, Environment = MksquashfsEnvironment() }, i == 0 ? MinimumSize : 0);
+                StoreModule(moduleKey, output, names[i]);
+            }
             File.WriteAllText(generationFile, generation);
         }
         // live-boot stacks the modules in this order, the first at the bottom
@@ -161,9 +219,23 @@ public sealed class Squash : StageTask
     {
         var names = BaseModules.Select(m => m.GetMetadata("ModuleName")).Append(ModuleName).ToList();
         RemoveSquashfsExcept(live, names);
-        foreach (var module in BaseModules)
-            Netboot.FileLinks.LinkOrCopy(module.GetMetadata("FullPath"), Path.Combine(live, module.GetMetadata("ModuleName")));
+        foreach (var baseModule in BaseModules)
+            Netboot.FileLinks.LinkOrCopy(baseModule.GetMetadata("FullPath"), Path.Combine(live, baseModule.GetMetadata("ModuleName")));
+        // the changes depend on the base's view and this image's whole view: every base layer's key and this image's top one
+        var moduleKey = ModuleKey("level", BaseLayers.Append(Layers[^1]).Select(l => l.GetMetadata("FullPath")));
+        var module = Path.Combine(live, ModuleName);
+        if (!RestoreModule(moduleKey, module, ModuleName))
+        {
+            SquashLevelChanges(module);
+            StoreModule(moduleKey, module, ModuleName);
+        }
+        // live-boot stacks the modules in this order, the first at the bottom
+        File.WriteAllLines(Path.Combine(live, ModuleList), names);
+    }
 
+    /// <summary>This image's changes against its base, squashed into <paramref name="module"/>.</summary>
+    private void SquashLevelChanges(string module)
+    {
         var scratch = Path.GetFullPath(ScratchDirectory);
         var changes = Path.Combine(scratch, "level-changes");
         foreach (var dir in new[] { changes, Path.Combine(scratch, "level-work"), Path.Combine(scratch, "level-view") })
@@ -187,9 +259,7 @@ public sealed class Squash : StageTask
         if (ConfigurationOnly && PackageDatabaseChanges(changes) is { Count: > 0 } touched)
             throw new LiveImageException(nameof(Strings.ConfigurationLevelChangedPackages), string.Join(", ", touched.Take(10)) + (touched.Count > 10 ? $" and {touched.Count - 10} more" : ""));
         var opaque = OpaqueWhiteouts(changes, BaseLayers.Select(l => l.GetMetadata("FullPath")), scratch, ModuleName);
-        MakeSquashfs(Path.Combine(live, ModuleName), partial => UserNamespace.Command(Mksquashfs, MksquashfsArguments(changes, partial, opaque)) with { LogPath = LogFile, Environment = MksquashfsEnvironment() }, 0);
-        // live-boot stacks the modules in this order, the first at the bottom
-        File.WriteAllLines(Path.Combine(live, ModuleList), names);
+        MakeSquashfs(module, partial => UserNamespace.Command(Mksquashfs, MksquashfsArguments(changes, partial, opaque)) with { LogPath = LogFile, Environment = MksquashfsEnvironment() }, 0);
     }
 
     /// <summary>What a level changed of the package database (dpkg's and apt's state), as image paths.</summary>

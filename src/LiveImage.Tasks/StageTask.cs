@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using LiveImage.Tasks.Diagnostics;
 using LiveImage.Tasks.Distributions;
+using LiveImage.Tasks.Rootfs;
 using LiveImage.Tasks.StageCache;
 using Microsoft.Build.Framework;
 
@@ -68,8 +69,24 @@ public abstract class StageTask : LiveImageTask
     /// <summary>The inputs cache's content as the key sees it (a stage may leave out a line that differs from build to build).</summary>
     private protected virtual string KeyInputs(string inputsCache) => inputsCache;
 
-    /// <summary>Lines of the key besides the inputs: what only the stage itself knows.</summary>
-    private protected virtual IEnumerable<string> KeyExtras() => [];
+    /// <summary>
+    /// Lines of the key besides the inputs: what only the stage itself knows; <paramref name="withoutLock"/>:
+    /// as the stage had them before the project had a package lock.
+    /// </summary>
+    private protected virtual IEnumerable<string> KeyExtras(bool withoutLock) => [];
+
+    /// <summary>The line of a stage's inputs that holds the package lock's versions (ReadPackageLock).</summary>
+    private const string LockInput = "PackageLock=";
+
+    /// <summary>
+    /// With a package lock: the key the stage had in the build that wrote the lock (no lock line, the archive's
+    /// release dates). A clean build after it looks there when the lock's own key misses, and takes the entry only
+    /// when what it restores holds the lock's versions (<see cref="HoldsLockedVersions"/>).
+    /// </summary>
+    private string? _keyWithoutLock;
+
+    /// <summary>Whether the restored result holds exactly the lock's versions; only a stage with a lock input answers yes.</summary>
+    private protected virtual bool HoldsLockedVersions() => false;
 
     /// <summary>The stage cache when it is on (and its size valid), else null.</summary>
     private protected LocalStageCache? Cache =>
@@ -93,15 +110,17 @@ public abstract class StageTask : LiveImageTask
         if (keyFile is not null)
         {
             File.Delete(keyFile);
-            ContentKey = StageKey.Compute(StageName, LogicVersion!, KeyInputs(File.ReadAllText(InputsCache)), InputFiles.Select(f => f.ItemSpec),
-                StageKeyFiles.Select(f => $"key-file {Path.GetFileName(f.ItemSpec)} {(File.Exists(f.ItemSpec) ? StageKey.FileHash(f.ItemSpec) : "missing")}").Concat(KeyExtras()));
+            var inputs = File.ReadAllText(InputsCache);
+            ContentKey = Key(inputs, withoutLock: false);
+            var unlocked = string.Join('\n', inputs.Split('\n').Where(l => !l.StartsWith(LockInput, StringComparison.Ordinal)));
+            _keyWithoutLock = unlocked != inputs ? Key(unlocked, withoutLock: true) : null;
         }
         CheckCacheSettings();
         var reason = InputsCache.Length > 0 ? ExplainStage.Reason(InputsCache, LastInputs(InputsCache), Stamp, InputFiles) : null;
         var stamp = WritesStamp && Stamp.Length > 0 ? Stamp : null;
         if (stamp is not null && File.Exists(stamp)) File.Delete(stamp);
         var clock = Stopwatch.StartNew();
-        if (ContentKey is not null && Cache is { } cache && FindEntry(cache, ContentKey, StageName, out var source) is { } entry && Restore(entry))
+        if (ContentKey is not null && Cache is { } cache && RestoreFromCache(cache, out var source))
         {
             Log.LogMessage(MessageImportance.High, $"{StageName} [{Architecture}]: restored from the stage cache{source}, key {StageKey.Short(ContentKey)}, {clock.Elapsed.TotalSeconds:0.0} s (out of date because {reason})");
             Publish(cache, ContentKey, StageName);
@@ -120,6 +139,29 @@ public abstract class StageTask : LiveImageTask
         if (stamp is not null) File.WriteAllText(stamp, Guid.NewGuid() + "\n");
         if (InputsCache.Length > 0) File.Copy(InputsCache, LastInputs(InputsCache), overwrite: true);
         if (keyFile is not null) File.WriteAllText(keyFile, (ContentKey ?? StageKey.Uncacheable) + "\n");
+    }
+
+    private string? Key(string inputs, bool withoutLock) =>
+        StageKey.Compute(StageName, LogicVersion!, KeyInputs(inputs), InputFiles.Select(f => f.ItemSpec),
+            StageKeyFiles.Select(f => $"key-file {Path.GetFileName(f.ItemSpec)} {(!withoutLock && File.Exists(f.ItemSpec) ? StageKey.FileHash(f.ItemSpec) : "missing")}")
+                .Concat(KeyExtras(withoutLock))
+                // a layer made without root marks its opaque directories user.overlay.opaque, which a root build's overlay ignores
+                .Append($"rootless {UserNamespace.Active}"));
+
+    /// <summary>Restores the stage from its key's entry, else from the entry it had before the package lock when that holds the lock's versions.</summary>
+    private bool RestoreFromCache(LocalStageCache cache, out string source)
+    {
+        if (FindEntry(cache, ContentKey!, StageName, out source) is { } entry && Restore(entry)) return true;
+        if (_keyWithoutLock is null || FindEntry(cache, _keyWithoutLock, StageName, out source) is not { } before || !Restore(before)) return false;
+        if (HoldsLockedVersions())
+        {
+            // the key the stages above chain from stays the one they were stored under
+            ContentKey = _keyWithoutLock;
+            source += " (its entry from before the package lock, the same versions)";
+            return true;
+        }
+        Log.LogMessage(MessageImportance.Normal, $"{StageName} [{Architecture}]: the stage cache's entry from before the package lock ({StageKey.Short(_keyWithoutLock)}) holds other versions: the stage runs");
+        return false;
     }
 
     /// <summary>LIVE1092 when StageCacheSize is not a size, LIVE1095 when the registry or its mode is not one.</summary>

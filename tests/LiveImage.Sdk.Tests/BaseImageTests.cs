@@ -109,11 +109,22 @@ public sealed partial class BaseImageTests(MinimalImageFixture image, ITestOutpu
         // a hook edit in the top level: only the top module is squashed again
         var before = modules[..2].Select(m => Identity(Path.Combine(Live(top), m))).ToList();
         File.WriteAllText(Path.Combine(top, "hooks/0100-top.sh"), "#!/bin/sh\nset -e\necho top-2 > \"$1/etc/top-level\"\n");
-        var edit = image.Workspace.Build(top, output);
+        string[] withCache = ["-p:StageCache=true", $"-p:StageCacheDirectory={Path.Combine(image.Workspace.Root, "modular-stage-cache")}/"];
+        var edit = image.Workspace.Build(top, output, withCache);
         Assert.True(edit.Succeeded);
         Assert.Equal(before, modules[..2].Select(m => Identity(Path.Combine(Live(top), m))));
         Assert.DoesNotContain("packages [amd64]: runs", edit.Output);
         Assert.Equal("top-2\n", Tools.ReadFromSquashfs(Path.Combine(Live(top), modules[2]), "etc/top-level"));
+        // the level's module went to the stage cache under its layers' keys: with it gone from obj/, the squash restores it
+        Assert.Contains($"squash {modules[2]} [amd64]: stored in the stage cache, key ", edit.Output);
+        var topModule = Tools.Sha256(Path.Combine(Live(top), modules[2]));
+        File.Delete(Path.Combine(Live(top), modules[2]));
+        File.Delete(Path.Combine(Live(top), "filesystem.module"));
+        var restored = image.Workspace.Build(top, output, withCache);
+        Assert.True(restored.Succeeded);
+        Assert.Contains($"squash [amd64]: {modules[2]} restored from the stage cache, key ", restored.Output);
+        Assert.DoesNotContain($"/{modules[2]} ", restored.Output.Split('\n').Where(l => l.Contains("squash [amd64]: ") && l.Contains(" MiB")));
+        Assert.Equal(topModule, Tools.Sha256(Path.Combine(Live(top), modules[2])));
 
         // a level of configuration only: built once; a package in such a level is LIVE1055
         var conf = Level("conf", "../console/console.liveproj", """

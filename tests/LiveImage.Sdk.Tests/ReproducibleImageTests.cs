@@ -25,9 +25,9 @@ public sealed class ReproducibleImageTests(MinimalImageFixture image, ITestOutpu
         Assert.Contains("verify-reproducible [amd64]: two builds are identical", build.Output);
 
         var second = Path.Combine(copy, "obj/Release/amd64/reproducible");
-        var first = Sha256(image.IsoPath);
-        Assert.Equal(first, Sha256(Path.Combine(second, "bin/Release/amd64", Iso)));
-        Assert.Equal(Sha256(image.Squashfs), Sha256(Path.Combine(second, "obj/Release/amd64/iso/live/filesystem.squashfs")));
+        var first = Tools.Sha256(image.IsoPath);
+        Assert.Equal(first, Tools.Sha256(Path.Combine(second, "bin/Release/amd64", Iso)));
+        Assert.Equal(Tools.Sha256(image.Squashfs), Tools.Sha256(Path.Combine(second, "obj/Release/amd64/iso/live/filesystem.squashfs")));
         Assert.Equal(File.ReadAllText(Path.ChangeExtension(image.IsoPath, ".spdx.json")),
             File.ReadAllText(Path.Combine(second, "bin/Release/amd64", Path.ChangeExtension(Iso, ".spdx.json"))));
         output.WriteLine($"sha256 of both ISOs: {first}");
@@ -70,7 +70,7 @@ public sealed class ReproducibleImageTests(MinimalImageFixture image, ITestOutpu
         var bash = json.GetProperty("packages").EnumerateArray().Single(p => p.GetProperty("name").GetString() == "bash");
         Assert.Contains("GPL-3.0-or-later", bash.GetProperty("licenseDeclared").GetString());
         Assert.Contains("source package bash ", bash.GetProperty("sourceInfo").GetString());
-        Assert.Equal(Sha256(image.IsoPath), json.GetProperty("files")[0].GetProperty("checksums").EnumerateArray()
+        Assert.Equal(Tools.Sha256(image.IsoPath), json.GetProperty("files")[0].GetProperty("checksums").EnumerateArray()
             .Single(c => c.GetProperty("algorithm").GetString() == "SHA256").GetProperty("checksumValue").GetString());
     }
 
@@ -78,9 +78,4 @@ public sealed class ReproducibleImageTests(MinimalImageFixture image, ITestOutpu
     private static string PurlEncode(string text) =>
         string.Concat(text.Select(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '-' or '_' ? c.ToString() : $"%{(int)c:X2}"));
 
-    private static string Sha256(string file)
-    {
-        using var stream = File.OpenRead(file);
-        return Convert.ToHexString(SHA256.HashData(stream)).ToLowerInvariant();
-    }
 }

@@ -15,8 +15,11 @@ public sealed class RootlessImageFixture : IDisposable
     {
         ProjectDirectory = Workspace.CopySample("debian-live-minimal");
         User.Own(Workspace.Root);
-        ColdBuild = Build(ProjectDirectory, null);
+        ColdBuild = Build(ProjectDirectory, null, StageCacheArguments);
     }
+
+    /// <summary>The user's stage cache, which the cold build fills (a stage cache round trip without root restores from it).</summary>
+    public string[] StageCacheArguments => ["-p:StageCache=true", $"-p:StageCacheDirectory={Path.Combine(Workspace.Root, "stage-cache")}/"];
 
     public BuildResult Build(string project, ITestOutputHelper? output, params string[] arguments) =>
         Workspace.Run(project, output, User.Wrapper(Workspace), ["build", "-nodeReuse:false", "-tl:off", "-v:n", "-nologo", .. arguments]);
@@ -149,7 +152,8 @@ public sealed class RootlessImageTests(MinimalImageFixture image, RootlessImageF
         MinimalImageFixture.AddItems(copy, OpaqueBootCheck);
         rootless.User.Own(Path.Combine(copy, "hooks"));
         // SquashfsModules (as in Debug): each layer a module of its own, stacked by the boot's overlay
-        var build = rootless.Build(copy, output, "-p:SquashfsModules=true");
+        string[] modules = ["-p:SquashfsModules=true", .. rootless.StageCacheArguments];
+        var build = rootless.Build(copy, output, modules);
         Assert.True(build.Succeeded, "the rootless edit build failed; its output is above");
         Assert.DoesNotMatch(@"(bootstrap|configure|packages) \[amd64\]: runs because", build.Output);
         Assert.Matches(@"hook 0200-opaque\.sh \[amd64\]: done in", build.Output);
@@ -165,7 +169,7 @@ public sealed class RootlessImageTests(MinimalImageFixture image, RootlessImageF
 
         // the Debug edit loop: editing that hook reruns it alone and squashes only the modules above it again
         File.AppendAllText(Path.Combine(copy, "hooks/0200-opaque.sh"), "\necho edited > \"$1/usr/share/doc/less/only-this\"\n");
-        var edit = rootless.Build(copy, output, "-p:SquashfsModules=true");
+        var edit = rootless.Build(copy, output, modules);
         Assert.True(edit.Succeeded, "the rootless build after the hook edit failed; its output is above");
         Assert.Contains("hooks [amd64]: 0100-motd.sh unchanged, its layer is reused", edit.Output);
         Assert.Matches(@"hook 0200-opaque\.sh \[amd64\]: done in", edit.Output);
@@ -175,6 +179,23 @@ public sealed class RootlessImageTests(MinimalImageFixture image, RootlessImageF
 
         var (_, sudo) = Tools.Run("unsquashfs", "-lln", Path.Combine(copy, "obj/Release/amd64/iso/live/00-bootstrap.squashfs"), "usr/bin/sudo");
         Assert.Matches(@"-rwsr-xr-x 0/0 .* squashfs-root/usr/bin/sudo\n", sudo);
+
+        // the stage cache round trip without root: a clean rebuild restores every layer and every module from the
+        // user's cache, the same files with the same ids, modes, xattrs and whiteouts; the stack it boots is that one
+        var live = Path.Combine(copy, "obj/Release/amd64/iso/live");
+        var layers = Tools.LayerListing(Path.Combine(copy, "obj/Release/amd64/layers"), "user.overlay.opaque");
+        var moduleHashes = Directory.GetFiles(live, "*.squashfs").Order().Select(f => $"{Path.GetFileName(f)} {Tools.Sha256(f)}").ToList();
+        var (removed, removing) = rootless.User.InNamespace("rm", "-rf", Path.Combine(copy, "obj"), Path.Combine(copy, "bin"));
+        Assert.True(removed == 0, removing);
+        var clean = rootless.Build(copy, output, modules);
+        Assert.True(clean.Succeeded, "the rootless clean rebuild failed; its output is above");
+        foreach (var stage in new[] { "bootstrap", "configure", "packages", "includes", "hook 0100-motd.sh", "hook 0200-opaque.sh", "finalize" })
+            Assert.Matches($@"{Regex.Escape(stage)} \[amd64\]: restored from the stage cache( \(its entry from before the package lock, the same versions\))?, key ", clean.Output);
+        Assert.Equal(7, Regex.Matches(clean.Output, @"squash \[amd64\]: \S+\.squashfs restored from the stage cache, key ").Count);
+        Assert.DoesNotMatch(@"(bootstrap|configure|packages|includes|finalize) \[amd64\]: runs because|hook \S+ \[amd64\]: done in|-- mksquashfs /", clean.Output);
+        Assert.Equal(layers, Tools.LayerListing(Path.Combine(copy, "obj/Release/amd64/layers"), "user.overlay.opaque"));
+        Assert.Equal(moduleHashes, Directory.GetFiles(live, "*.squashfs").Order().Select(f => $"{Path.GetFileName(f)} {Tools.Sha256(f)}").ToList());
+
         var boot = rootless.Build(copy, output, "-t:BootTest", "-p:SquashfsModules=true", "-p:BootTestModes=bios-cdrom");
         Assert.True(boot.Succeeded, "the rootless module stack's boot test failed; its output is above");
         Assert.Matches(@"boot test bios-cdrom reached login in", boot.Output);

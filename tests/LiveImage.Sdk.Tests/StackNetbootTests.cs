@@ -64,11 +64,6 @@ public sealed class StackNetbootTests(MinimalImageFixture image, ITestOutputHelp
         }
     }
 
-    private static string Sha256(string file)
-    {
-        using var stream = File.OpenRead(file);
-        return Convert.ToHexString(SHA256.HashData(stream)).ToLowerInvariant();
-    }
 
     private static string Inode(string path)
     {
@@ -98,7 +93,7 @@ public sealed class StackNetbootTests(MinimalImageFixture image, ITestOutputHelp
         {
             var lines = File.ReadAllLines(Path.Combine(stack.Folder, name + ".modules")).Where(l => !l.StartsWith('#')).ToList();
             string[] chain = top is null ? ConsoleModules : [.. ConsoleModules, top];
-            Assert.Equal(chain.Select(m => $"{m} {new FileInfo(Path.Combine(stack.Folder, m)).Length} {Sha256(Path.Combine(stack.Folder, m))}"), lines);
+            Assert.Equal(chain.Select(m => $"{m} {new FileInfo(Path.Combine(stack.Folder, m)).Length} {Tools.Sha256(Path.Combine(stack.Folder, m))}"), lines);
             foreach (var file in new[] { ".vmlinuz", ".initrd.img", ".menu" }) Assert.True(File.Exists(Path.Combine(stack.Folder, name + file)), name + file);
         }
 
@@ -152,7 +147,7 @@ public sealed class StackNetbootTests(MinimalImageFixture image, ITestOutputHelp
         var (code, text) = Tools.Run("cp", "-r", stack.Folder, copy); // copies, not links: the built modules stay intact
         Assert.True(code == 0, text);
         var module = Path.Combine(copy, BaseModule);
-        var expected = Sha256(module);
+        var expected = Tools.Sha256(module);
         using (var file = new FileStream(module, FileMode.Open, FileAccess.ReadWrite))
         {
             file.Position = file.Length / 2;
@@ -160,8 +155,8 @@ public sealed class StackNetbootTests(MinimalImageFixture image, ITestOutputHelp
             file.Position = file.Length / 2;
             file.WriteByte((byte)(b ^ 0xFF));
         }
-        var actual = Sha256(module);
-        Assert.Equal(expected, Sha256(Path.Combine(stack.Folder, BaseModule)));
+        var actual = Tools.Sha256(module);
+        Assert.Equal(expected, Tools.Sha256(Path.Combine(stack.Folder, BaseModule)));
 
         var boot = image.Workspace.Build(stack.Console, output, "-t:BootTest", "-p:BootTestModes=netboot", "-p:NetbootDirectory=" + stack.Folder, "-p:BootTestNetbootDirectory=" + copy);
 
@@ -175,6 +170,6 @@ public sealed class StackNetbootTests(MinimalImageFixture image, ITestOutputHelp
         Assert.DoesNotContain("login:", serial);
         Assert.Contains("LIVE5010", File.ReadAllText(Path.Combine(stack.Console, "obj/Release/amd64/boot/junit.xml")));
         // the shared folder itself is untouched
-        Assert.Equal(expected, Sha256(Path.Combine(stack.Folder, BaseModule)));
+        Assert.Equal(expected, Tools.Sha256(Path.Combine(stack.Folder, BaseModule)));
     }
 }

@@ -20,6 +20,32 @@ internal static class Tools
         return listing;
     }
 
+    /// <summary>
+    /// Every file of an image's layers with owner, mode, type, link target, device numbers, extended attributes,
+    /// and a regular file's size (a directory's depends on how it was filled): what a stage cache round trip keeps.
+    /// The layers of a build with root mark opaque directories with trusted.overlay.opaque, those of a rootless one with user.overlay.opaque.
+    /// </summary>
+    public static string LayerListing(string layers, string opaqueAttribute = "trusted.overlay.opaque")
+    {
+        var (code, text) = RunIn(layers, "sh", "-ec", """
+            find . -path './*.key' -prune -o -printf '%p %U:%G %m %y %l\n' | sort
+            find . -type f -printf '%p %s\n' | sort
+            find . -type c -exec stat -c '%n %t:%T' {} + | sort
+            getfattr -R -h -d -m - -e hex . 2>/dev/null | awk 'BEGIN { RS = ""; FS = "\n" } { for (i = 2; i <= NF; i++) print $1 " " $i }' | sort
+            """);
+        Assert.True(code == 0, text);
+        // the layers hold overlay whiteouts and opaque directories: the listing would see them go
+        Assert.Matches(@"(?m)^\./\S+ 0:0$", text);
+        Assert.Contains(opaqueAttribute, text);
+        return text;
+    }
+
+    public static string Sha256(string file)
+    {
+        using var stream = File.OpenRead(file);
+        return Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(stream)).ToLowerInvariant();
+    }
+
     public static (int ExitCode, string Output) Run(string program, params string[] arguments) => RunIn(null, program, arguments);
 
     /// <summary>Runs a program in a working directory; stdout comes first in the output, then stderr.</summary>

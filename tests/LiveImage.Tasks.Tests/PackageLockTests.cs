@@ -70,6 +70,18 @@ public sealed class PackageLockTests : IDisposable
         Assert.Empty(PackageLock.Changes(before, Sample()));
     }
 
+    /// <summary>A stage cache entry from before the lock is taken only for the same versions (StageTask): a change, a package more or less is another set.</summary>
+    [Fact]
+    public void SameVersionsMeansTheSamePackagesVersionsAndArchitecturesInAnyOrder()
+    {
+        var locked = Sample().All.ToList();
+        Assert.True(PackageLock.SameVersions(locked, Enumerable.Reverse(locked)));
+        Assert.False(PackageLock.SameVersions(locked, locked.Select(p => p.Name == "less" ? p with { Version = "661-1" } : p)));
+        Assert.False(PackageLock.SameVersions(locked, locked.Select(p => p.Name == "less" ? p with { Architecture = "i386" } : p)));
+        Assert.False(PackageLock.SameVersions(locked, locked.Skip(1)));
+        Assert.False(PackageLock.SameVersions(locked, locked.Append(new LockedPackage("tmux", "3.5a-3", "amd64"))));
+    }
+
     [Fact]
     public void AptIsHeldToTheLockedVersionsEvenDowngrading()
     {

@@ -121,6 +121,10 @@ internal sealed class PackageLock
     private static string Hash(IEnumerable<string> lines) =>
         Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(string.Join('\n', lines))))[..16].ToLowerInvariant();
 
+    /// <summary>Whether two lists name the same packages at the same versions and architectures, in any order.</summary>
+    public static bool SameVersions(IEnumerable<LockedPackage> a, IEnumerable<LockedPackage> b) =>
+        a.Select(p => p.ToString()).Order(StringComparer.Ordinal).SequenceEqual(b.Select(p => p.ToString()).Order(StringComparer.Ordinal));
+
     /// <summary>The packages whose version differs between two locks, and those added or removed (an empty version).</summary>
     public static IReadOnlyList<(string Name, string Old, string New)> Changes(PackageLock before, PackageLock after)
     {

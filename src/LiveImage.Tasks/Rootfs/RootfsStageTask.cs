@@ -25,6 +25,7 @@ public abstract class RootfsStageTask : RootfsTask
         var key = LayerKey(Layer);
         ClearDirectory(Layer);
         File.Delete(key);
+        File.Delete(LayerCacheKey(Layer));
         if (File.Exists(LogFile)) File.Delete(LogFile);
         try
         {
@@ -36,6 +37,7 @@ public abstract class RootfsStageTask : RootfsTask
             throw DiskFull(StageName, "the build", e.Message, Layer, LogFile);
         }
         File.WriteAllText(key, Guid.NewGuid().ToString());
+        WriteLayerCacheKey(Layer, ContentKey);
         if (SummarizesLayer) LogUsage(StageName, Layer, LowerLayers.Select(l => l.GetMetadata("FullPath")));
     }
 
@@ -46,9 +48,11 @@ public abstract class RootfsStageTask : RootfsTask
     {
         ClearDirectory(Layer);
         File.Delete(LayerKey(Layer));
+        File.Delete(LayerCacheKey(Layer));
         if (File.Exists(LogFile)) File.Delete(LogFile);
         if (!RestoreLayer(entry, Layer, CachedOutputs(), LogFile)) return false;
         File.WriteAllText(LayerKey(Layer), Guid.NewGuid().ToString());
+        WriteLayerCacheKey(Layer, ContentKey);
         return true;
     }
 

@@ -122,6 +122,23 @@ public abstract class RootfsTask : StageTask
     /// </summary>
     internal static string LayerKey(string layer) => Path.GetFullPath(layer).TrimEnd('/') + ".key";
 
+    /// <summary>
+    /// The file beside a layer holding the stage cache key it was built or restored under
+    /// (<see cref="StageKey.Uncacheable"/> when it has none): the layer's squashfs module is cached under a key chained from it.
+    /// </summary>
+    internal static string LayerCacheKey(string layer) => Path.GetFullPath(layer).TrimEnd('/') + ".cache-key";
+
+    private protected static void WriteLayerCacheKey(string layer, string? key) =>
+        File.WriteAllText(LayerCacheKey(layer), (key ?? StageKey.Uncacheable) + "\n");
+
+    /// <summary>The cache key a layer was built under; null when it has none or is uncacheable.</summary>
+    internal static string? ReadLayerCacheKey(string layer)
+    {
+        var file = LayerCacheKey(layer);
+        var key = File.Exists(file) ? File.ReadAllText(file).Trim() : "";
+        return key.Length == 0 || key == StageKey.Uncacheable ? null : key;
+    }
+
     /// <summary>The whole log of a failed run: the line that tells the cause is often far above the tail.</summary>
     internal static string FullLog(ToolResult result) => File.Exists(result.LogPath) ? File.ReadAllText(result.LogPath) : result.TailText;
 
