@@ -152,15 +152,20 @@ public abstract class StageTask : LiveImageTask
     private bool RestoreFromCache(LocalStageCache cache, out string source)
     {
         if (FindEntry(cache, ContentKey!, StageName, out source) is { } entry && Restore(entry)) return true;
-        if (_keyWithoutLock is null || FindEntry(cache, _keyWithoutLock, StageName, out source) is not { } before || !Restore(before)) return false;
-        if (HoldsLockedVersions())
+        if (_keyWithoutLock is null || FindEntry(cache, _keyWithoutLock, StageName, out source) is not { } before) return false;
+        var lockKey = ContentKey;
+        // the key the stages above chain from, and the layer's modules, stays the one they were stored under
+        ContentKey = _keyWithoutLock;
+        if (Restore(before))
         {
-            // the key the stages above chain from stays the one they were stored under
-            ContentKey = _keyWithoutLock;
-            source += " (its entry from before the package lock, the same versions)";
-            return true;
+            if (HoldsLockedVersions())
+            {
+                source += " (its entry from before the package lock, the same versions)";
+                return true;
+            }
+            Log.LogMessage(MessageImportance.Normal, $"{StageName} [{Architecture}]: the stage cache's entry from before the package lock ({StageKey.Short(_keyWithoutLock)}) holds other versions: the stage runs");
         }
-        Log.LogMessage(MessageImportance.Normal, $"{StageName} [{Architecture}]: the stage cache's entry from before the package lock ({StageKey.Short(_keyWithoutLock)}) holds other versions: the stage runs");
+        ContentKey = lockKey;
         return false;
     }
 
