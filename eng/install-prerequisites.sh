@@ -18,6 +18,7 @@ packages=(
   tar zstd                          # the stage cache: layers as tar archives, zstd-compressed
   attr acl libcap2-bin              # tests only: a layer's xattrs, ACLs and capabilities through the stage cache
   docker-registry                   # tests only: an OCI registry on 127.0.0.1 for the stage cache between machines
+  apache2-utils                     # tests only: htpasswd -B, the bcrypt password file of a registry that asks for credentials
   rsync                             # images built on a base image: their changes against the base
   e2fsprogs                         # -t:PersistentDisk: mkfs.ext4 -d (tests: debugfs reads a guest's disk back)
   gnupg apt-utils dpkg-dev          # tests only: a signed local archive for the AptSource test

@@ -176,7 +176,7 @@ public abstract class StageTask : LiveImageTask
         if (LocalStageCache.ParseSize(StageCacheSize) is null)
             throw new LiveImageException(nameof(Strings.StageCacheSizeInvalid), StageCacheSize);
         if (StageCacheRegistry.Length > 0 && (StageCacheRegistryMode is not ("pull" or "push" or "both")
-            || !Uri.TryCreate(StageCacheRegistry, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https") || uri.AbsolutePath.Trim('/').Length == 0))
+            || !Uri.TryCreate(StageCacheRegistry, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https") || uri.AbsolutePath.Trim('/').Length == 0 || uri.UserInfo.Length > 0))
             throw new LiveImageException(nameof(Strings.StageCacheRegistryInvalid), StageCacheRegistry, StageCacheRegistryMode);
     }
 
@@ -193,8 +193,9 @@ public abstract class StageTask : LiveImageTask
 
     /// <summary>
     /// The local cache's entry of <paramref name="key"/>, else the registry's, pulled into the local cache
-    /// (<paramref name="source"/> then names the registry). A registry that cannot be reached is LIVE1093
-    /// and a blob that does not match its digest LIVE1094: warnings, and the stage runs.
+    /// (<paramref name="source"/> then names the registry). A registry that cannot be reached is LIVE1093, one
+    /// that refuses the build's credentials LIVE1096, and a blob that does not match its digest LIVE1094:
+    /// warnings, and the stage runs.
     /// </summary>
     private protected string? FindEntry(LocalStageCache cache, string key, string what, out string source)
     {
@@ -243,7 +244,9 @@ public abstract class StageTask : LiveImageTask
     private void RegistryDown(string what, Exception e)
     {
         _registryDown = true;
-        Log.LogWarningWithCodeFromResources(nameof(Strings.StageCacheRegistryUnreachable), what, Architecture, StageCacheRegistry, e.Message);
+        if (e is RegistryRefusedException)
+            Log.LogWarningWithCodeFromResources(nameof(Strings.StageCacheRegistryRefused), what, Architecture, StageCacheRegistry, e.Message, RegistryCredentials.Places);
+        else Log.LogWarningWithCodeFromResources(nameof(Strings.StageCacheRegistryUnreachable), what, Architecture, StageCacheRegistry, e.Message);
     }
 
     /// <summary>Restores the stage from a cache entry; false (after a warning) when the entry cannot be used, and the stage runs.</summary>

@@ -8,6 +8,8 @@ namespace LiveImage.Sdk.Tests;
 /// <summary>
 /// Debian's docker-registry (the distribution project's registry) serving a temporary storage
 /// directory on a free port of 127.0.0.1, with a configuration file of its own; stopped on Dispose.
+/// With a user and password it asks for them (HTTP basic over plain http, which it allows: its
+/// htpasswd file is bcrypt, as htpasswd -B of apache2-utils writes it).
 /// </summary>
 internal sealed class RegistryServer : IDisposable
 {
@@ -23,7 +25,7 @@ internal sealed class RegistryServer : IDisposable
         Port = port;
     }
 
-    public static RegistryServer Start(string root)
+    public static RegistryServer Start(string root, (string User, string Password)? login = null)
     {
         var storage = Path.Combine(root, "storage");
         Directory.CreateDirectory(storage);
@@ -42,6 +44,19 @@ internal sealed class RegistryServer : IDisposable
             http:
               addr: 127.0.0.1:{port}
             """);
+        if (login is var (user, password))
+        {
+            var htpasswd = Path.Combine(root, "htpasswd");
+            var (code, text) = Tools.Run("htpasswd", "-Bbc", htpasswd, user, password);
+            Assert.True(code == 0, $"htpasswd (apache2-utils) failed: {text}");
+            File.AppendAllText(config, $"""
+
+                auth:
+                  htpasswd:
+                    realm: liveimage-test
+                    path: {htpasswd}
+                """);
+        }
         var process = Process.Start(new ProcessStartInfo("docker-registry", ["serve", config])
         {
             RedirectStandardOutput = true,
@@ -58,7 +73,8 @@ internal sealed class RegistryServer : IDisposable
         {
             try
             {
-                if (http.GetAsync($"http://127.0.0.1:{port}/v2/").Result.IsSuccessStatusCode) return server;
+                // with a login, /v2/ answers 401 until one is given: it is up
+                if (http.GetAsync($"http://127.0.0.1:{port}/v2/").Result is { IsSuccessStatusCode: true } or { StatusCode: HttpStatusCode.Unauthorized }) return server;
             }
             catch (AggregateException) { /* not listening yet */ }
             Thread.Sleep(200);

@@ -119,6 +119,84 @@ public sealed class StageCacheTests(MinimalImageFixture image, ITestOutputHelper
         Assert.Contains("warning LIVE1093", down.Output);
     }
 
+    /// <summary>
+    /// A registry that asks for credentials (docker-registry with htpasswd: HTTP basic over plain http on
+    /// 127.0.0.1), on one copy whose hook is edited and reverted in turn, so the hook alone is out of date and
+    /// runs once: a push with LIVEIMAGE_REGISTRY_USERNAME/PASSWORD; a restore from the local cache whose push
+    /// is refused for a wrong password (LIVE1096: the build goes on); a pull into an empty local cache with
+    /// Docker's config.json (DOCKER_CONFIG, as docker login writes it); a push with no credentials anywhere
+    /// (LIVE1096, saying where credentials are read from); credentials in the registry's URL (LIVE1095).
+    /// No build log holds a password.
+    /// </summary>
+    [Fact]
+    public void ARegistryThatAsksForCredentialsGetsThemFromTheEnvironmentOrDockersConfig()
+    {
+        const string user = "ci-user", password = "s3cret-Pa55", wrongPassword = "wr0ng-Pa55";
+        var root = Path.Combine(image.Workspace.Root, "registry-login");
+        using var registry = RegistryServer.Start(root, (user, password));
+        var host = $"127.0.0.1:{registry.Port}";
+        var location = $"http://{host}/liveimage/stages";
+        var copy = image.CopyOfBuiltImage("cache-login");
+        var hook = Path.Combine(copy, "hooks", Hook);
+        var original = File.ReadAllText(hook);
+        var edited = original + "echo login >> \"$1/etc/motd\"\n";
+        var noDockerConfig = Directory.CreateDirectory(Path.Combine(root, "no-docker-config")).FullName;
+        string[] secrets = [password, wrongPassword, Base64($"{user}:{password}"), Base64($"{user}:{wrongPassword}")];
+        BuildResult Build(string cache, string mode, string? username, string? secret, string dockerConfig, string registryLocation = "")
+        {
+            var result = image.Workspace.Run(copy, output, [], ["build", "-nodeReuse:false", "-tl:off", "-v:n", "-nologo", "-t:LiveImageHooks",
+                "-p:StageCache=true", $"-p:StageCacheDirectory={cache}/", $"-p:StageCacheRegistry={(registryLocation.Length > 0 ? registryLocation : location)}", $"-p:StageCacheRegistryMode={mode}"],
+                new Dictionary<string, string?> { ["LIVEIMAGE_REGISTRY_USERNAME"] = username, ["LIVEIMAGE_REGISTRY_PASSWORD"] = secret, ["DOCKER_CONFIG"] = dockerConfig });
+            foreach (var s in secrets) Assert.DoesNotContain(s, result.Output);
+            return result;
+        }
+        var places = "LIVEIMAGE_REGISTRY_USERNAME and LIVEIMAGE_REGISTRY_PASSWORD, else the registry's entry in the \"auths\" of $DOCKER_CONFIG/config.json or ~/.docker/config.json";
+
+        // 1. push with credentials from the environment: the edited hook runs and is pushed
+        File.WriteAllText(hook, edited);
+        var push = Build(Path.Combine(image.Workspace.Root, "cache-login-entries"), "push", user, password, noDockerConfig);
+        Assert.True(push.Succeeded, "the pushing build failed");
+        Assert.Contains($"hook {Hook} [amd64]: on the host side", push.Output);
+        Assert.Contains($"hook {Hook} [amd64]: pushed to {host}, key ", push.Output);
+        Assert.DoesNotContain("warning LIVE109", push.Output);
+
+        // 2. a wrong password: the original hook is restored from the fixture's local cache, and its push is refused
+        File.WriteAllText(hook, original);
+        var wrong = Build(image.StageCacheDirectory, "push", user, wrongPassword, noDockerConfig);
+        Assert.True(wrong.Succeeded, "a build whose registry refuses its password failed");
+        Assert.Contains($"hook {Hook} [amd64]: restored from the stage cache, key ", wrong.Output);
+        Assert.Contains($"warning LIVE1096: hook {Hook} [amd64]: the stage cache registry '{location}' refuses this build (HTTP 401: it refuses the credentials for {host} from LIVEIMAGE_REGISTRY_USERNAME/PASSWORD)", wrong.Output);
+        Assert.DoesNotContain("pushed to", wrong.Output);
+        Assert.DoesNotContain("LIVE1093", wrong.Output);
+
+        // 3. pull with Docker's config.json into an empty local cache: the edited hook comes from the registry
+        File.WriteAllText(hook, edited);
+        var dockerConfig = Directory.CreateDirectory(Path.Combine(root, "docker-config")).FullName;
+        File.WriteAllText(Path.Combine(dockerConfig, "config.json"), $$"""{ "auths": { "{{host}}": { "auth": "{{Base64($"{user}:{password}")}}" } } }""");
+        var pull = Build(Path.Combine(image.Workspace.Root, "cache-login-pulled"), "pull", null, null, dockerConfig);
+        Assert.True(pull.Succeeded, "the pulling build failed");
+        Assert.Contains($"hook {Hook} [amd64]: restored from the stage cache (pulled from {host}), key ", pull.Output);
+        Assert.DoesNotContain("on the host side", pull.Output);
+        Assert.DoesNotContain("warning LIVE109", pull.Output);
+
+        // 4. no credentials anywhere: refused, and the warning says where they are read from
+        File.WriteAllText(hook, original);
+        var none = Build(image.StageCacheDirectory, "both", null, null, noDockerConfig);
+        Assert.True(none.Succeeded, "a build without the registry's credentials failed");
+        Assert.Contains($"hook {Hook} [amd64]: restored from the stage cache, key ", none.Output);
+        // pulling, the hooks stage's own key is looked up in the registry first
+        Assert.Contains($"warning LIVE1096: hooks [amd64]: the stage cache registry '{location}' refuses this build (HTTP 401: it asks for credentials and none were found for {host})", none.Output);
+        Assert.Contains(places, none.Output);
+
+        // 5. credentials in the registry's URL are the project's: refused before any request
+        File.WriteAllText(hook, edited);
+        var inUrl = Build(image.StageCacheDirectory, "pull", null, null, noDockerConfig, $"http://{user}:in-url@{host}/liveimage/stages");
+        Assert.False(inUrl.Succeeded, "a registry URL with credentials was accepted");
+        Assert.Contains("error LIVE1095", inUrl.Output);
+    }
+
+    private static string Base64(string text) => Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes(text));
+
     private static string Iso(string project) => Path.Combine(project, "bin/Release/amd64/debian-live-minimal-1.0.0-amd64.iso");
 
     private static string Layers(string project) => Path.Combine(project, "obj/Release/amd64/layers");

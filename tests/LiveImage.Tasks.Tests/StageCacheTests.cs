@@ -196,19 +196,73 @@ public sealed class RegistryCredentialsTests
         using var home = new TempDirectory();
         home.File(".docker/config.json", $$"""{ "auths": { "registry.test:5000": { "auth": "{{Basic("docker:secret")}}" } } }""");
         var env = new Dictionary<string, string> { ["LIVEIMAGE_REGISTRY_USERNAME"] = "ci", ["LIVEIMAGE_REGISTRY_PASSWORD"] = "token" };
-        Assert.Equal(Basic("ci:token"), RegistryCredentials.Find("registry.test:5000", env.GetValueOrDefault, home.Path));
-        Assert.Equal(Basic("docker:secret"), RegistryCredentials.Find("registry.test:5000", _ => null, home.Path));
+        Assert.Equal(new RegistryCredentials(Basic("ci:token"), "LIVEIMAGE_REGISTRY_USERNAME/PASSWORD"), RegistryCredentials.Find("registry.test:5000", env.GetValueOrDefault, home.Path));
+        Assert.Equal(new RegistryCredentials(Basic("docker:secret"), Path.Combine(home.Path, ".docker/config.json")), RegistryCredentials.Find("registry.test:5000", _ => null, home.Path));
+        // an empty user name is no credentials: Docker's config.json is read
+        env["LIVEIMAGE_REGISTRY_USERNAME"] = "";
+        Assert.Equal(Basic("docker:secret"), RegistryCredentials.Find("registry.test:5000", env.GetValueOrDefault, home.Path)?.Basic);
     }
 
     [Fact]
-    public void DockersConfigIsMatchedByHostWithOrWithoutScheme()
+    public void DockerConfigWinsOverHome()
+    {
+        using var home = new TempDirectory();
+        home.File(".docker/config.json", $$"""{ "auths": { "registry.test": { "auth": "{{Basic("home:x")}}" } } }""");
+        using var config = new TempDirectory();
+        config.File("config.json", $$"""{ "auths": { "registry.test": { "auth": "{{Basic("docker-config:y")}}" } } }""");
+        var env = new Dictionary<string, string> { ["DOCKER_CONFIG"] = config.Path };
+        Assert.Equal(Basic("docker-config:y"), RegistryCredentials.Find("registry.test", env.GetValueOrDefault, home.Path)?.Basic);
+        Assert.Equal(Basic("home:x"), RegistryCredentials.Find("registry.test", _ => null, home.Path)?.Basic);
+        Assert.Null(RegistryCredentials.Find("registry.test", _ => null, null));
+    }
+
+    [Fact]
+    public void DockersConfigIsMatchedByHostWithOrWithoutSchemeAndPort()
     {
         using var config = new TempDirectory();
-        config.File("config.json", $$"""{ "auths": { "https://other.test/v1/": { "auth": "{{Basic("a:b")}}" }, "registry.test:5000": { "auth": "{{Basic("c:d")}}" } } }""");
+        config.File("config.json", $$"""
+            { "auths": {
+                "https://other.test/v1/": { "auth": "{{Basic("a:b")}}" },
+                "registry.test:5000": { "auth": "{{Basic("c:d")}}" },
+                "registry.test": { "auth": "{{Basic("e:f")}}" },
+                "Upper.Test/some/path": { "auth": "{{Basic("g:h")}}" } } }
+            """);
         var env = new Dictionary<string, string> { ["DOCKER_CONFIG"] = config.Path };
-        Assert.Equal(Basic("a:b"), RegistryCredentials.Find("other.test", env.GetValueOrDefault, null));
-        Assert.Equal(Basic("c:d"), RegistryCredentials.Find("registry.test:5000", env.GetValueOrDefault, null));
+        Assert.Equal(Basic("a:b"), RegistryCredentials.Find("other.test", env.GetValueOrDefault, null)?.Basic);
+        Assert.Equal(Basic("c:d"), RegistryCredentials.Find("registry.test:5000", env.GetValueOrDefault, null)?.Basic);
+        Assert.Equal(Basic("e:f"), RegistryCredentials.Find("registry.test", env.GetValueOrDefault, null)?.Basic);
+        Assert.Equal(Basic("g:h"), RegistryCredentials.Find("upper.test", env.GetValueOrDefault, null)?.Basic);
+        Assert.Null(RegistryCredentials.Find("registry.test:5001", env.GetValueOrDefault, null));
         Assert.Null(RegistryCredentials.Find("unknown.test", env.GetValueOrDefault, null));
+    }
+
+    [Fact]
+    public void AnAuthsEntryMayHoldUsernameAndPasswordInsteadOfAuth()
+    {
+        using var config = new TempDirectory();
+        config.File("config.json", $$"""
+            { "auths": {
+                "plain.test": { "username": "u", "password": "p:w" },
+                "broken.test": { "auth": "not base64!" },
+                "nocolon.test": { "auth": "{{Basic("justauser")}}" },
+                "empty.test": {} },
+              "credsStore": "desktop" }
+            """);
+        var env = new Dictionary<string, string> { ["DOCKER_CONFIG"] = config.Path };
+        Assert.Equal(Basic("u:p:w"), RegistryCredentials.Find("plain.test", env.GetValueOrDefault, null)?.Basic);
+        Assert.Null(RegistryCredentials.Find("broken.test", env.GetValueOrDefault, null));
+        Assert.Null(RegistryCredentials.Find("nocolon.test", env.GetValueOrDefault, null));
+        Assert.Null(RegistryCredentials.Find("empty.test", env.GetValueOrDefault, null));
+    }
+
+    [Fact]
+    public void AConfigJsonThatIsNotJsonIsNoCredentials()
+    {
+        using var config = new TempDirectory();
+        config.File("config.json", "{ \"auths\": ");
+        Assert.Null(RegistryCredentials.Find("registry.test", new Dictionary<string, string> { ["DOCKER_CONFIG"] = config.Path }.GetValueOrDefault, null));
+        config.File("config.json", "{ \"auths\": [] }");
+        Assert.Null(RegistryCredentials.Find("registry.test", new Dictionary<string, string> { ["DOCKER_CONFIG"] = config.Path }.GetValueOrDefault, null));
     }
 
     [Fact]
@@ -217,5 +271,85 @@ public sealed class RegistryCredentialsTests
         Assert.Equal(PasswordKey.Of("live"), PasswordKey.Of("live"));
         Assert.NotEqual(PasswordKey.Of("live"), PasswordKey.Of("live2"));
         Assert.Equal("none", PasswordKey.Of(""));
+    }
+}
+
+/// <summary>
+/// What the registry client makes of a registry that wants credentials (401 with a challenge, 403): a
+/// <see cref="RegistryRefusedException"/> (LIVE1096) that says whether credentials were found and where,
+/// never the credentials themselves. The real registry with htpasswd is in the E2E StageCacheTests.
+/// </summary>
+public sealed class OciRegistryRefusalTests
+{
+    private static readonly RegistryCredentials Wrong = new(Convert.ToBase64String("user:hunter2"u8.ToArray()), "/home/u/.docker/config.json");
+
+    /// <summary>Answers every request with <paramref name="answer"/>, recording the Authorization headers sent.</summary>
+    private sealed class Registry(Func<HttpRequestMessage, HttpResponseMessage> answer) : HttpMessageHandler
+    {
+        public List<string?> Authorizations { get; } = [];
+
+        protected override HttpResponseMessage Send(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            Authorizations.Add(request.Headers.Authorization?.ToString());
+            return answer(request);
+        }
+
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken) => Task.FromResult(Send(request, cancellationToken));
+    }
+
+    private static HttpResponseMessage Challenge(string scheme, string parameter)
+    {
+        var response = new HttpResponseMessage(System.Net.HttpStatusCode.Unauthorized);
+        response.Headers.WwwAuthenticate.Add(new(scheme, parameter));
+        return response;
+    }
+
+    private static RegistryRefusedException Refusal(Func<HttpRequestMessage, HttpResponseMessage> answer, RegistryCredentials? credentials, out Registry registry)
+    {
+        registry = new Registry(answer);
+        var client = new OciRegistry("http://127.0.0.1:5000/liveimage/stages", new HttpClient(registry), credentials);
+        var e = Assert.Throws<RegistryRefusedException>(() => client.Has("abc"));
+        Assert.DoesNotContain("hunter2", e.Message);
+        Assert.DoesNotContain(Wrong.Basic, e.Message);
+        return e;
+    }
+
+    [Fact]
+    public void ABasicChallengeWithoutCredentialsSaysNoneWereFound()
+    {
+        var e = Refusal(_ => Challenge("Basic", "realm=\"test\""), null, out var registry);
+        Assert.Equal("HTTP 401: it asks for credentials and none were found for 127.0.0.1:5000", e.Message);
+        Assert.Equal([null], registry.Authorizations);
+    }
+
+    [Fact]
+    public void RefusedCredentialsAreNamedByWhereTheyCameFrom()
+    {
+        var e = Refusal(_ => Challenge("Basic", "realm=\"test\""), Wrong, out var registry);
+        Assert.Equal("HTTP 401: it refuses the credentials for 127.0.0.1:5000 from /home/u/.docker/config.json", e.Message);
+        Assert.All(registry.Authorizations, a => Assert.Equal("Basic " + Wrong.Basic, a));
+    }
+
+    [Fact]
+    public void ATokenServiceThatRefusesTheCredentialsAndAForbiddenRequestAreRefusals()
+    {
+        var token = Refusal(r => r.RequestUri!.AbsolutePath == "/token" ? new(System.Net.HttpStatusCode.Unauthorized)
+            : Challenge("Bearer", "realm=\"http://127.0.0.1:5000/token\",service=\"test\",scope=\"repository:liveimage/stages:pull\""), Wrong, out var registry);
+        Assert.Equal("HTTP 401: it refuses the credentials for 127.0.0.1:5000 from /home/u/.docker/config.json", token.Message);
+        Assert.Equal("Basic " + Wrong.Basic, registry.Authorizations[^1]);
+
+        var forbidden = Refusal(_ => new(System.Net.HttpStatusCode.Forbidden), Wrong, out _);
+        Assert.StartsWith("HTTP 403: it refuses the credentials", forbidden.Message);
+    }
+
+    [Fact]
+    public void ABearerTokenIsFetchedWithTheCredentialsAndUsed()
+    {
+        var registry = new Registry(r => r.RequestUri!.AbsolutePath == "/token"
+            ? new(System.Net.HttpStatusCode.OK) { Content = new StringContent("""{ "token": "t0ken" }""") }
+            : r.Headers.Authorization?.ToString() == "Bearer t0ken" ? new(System.Net.HttpStatusCode.NotFound)
+            : Challenge("Bearer", "realm=\"http://127.0.0.1:5000/token\",service=\"test\""));
+        Assert.False(new OciRegistry("http://127.0.0.1:5000/liveimage/stages", new HttpClient(registry), Wrong).Has("abc"));
+        Assert.Equal(["Basic " + Wrong.Basic, "Basic " + Wrong.Basic, "Bearer t0ken"], registry.Authorizations);
     }
 }

@@ -25,18 +25,18 @@ internal sealed class OciRegistry
     private readonly HttpClient _http;
     private readonly Uri _base;
     private readonly string _repository;
-    private readonly string? _basic;
+    private readonly RegistryCredentials? _credentials;
     private string? _bearer;
 
     /// <param name="location">http(s)://host[:port]/repository/path</param>
-    public OciRegistry(string location, HttpClient http, string? basicCredentials)
+    public OciRegistry(string location, HttpClient http, RegistryCredentials? credentials)
     {
         var uri = new Uri(location.TrimEnd('/'));
         _base = new Uri(uri.GetLeftPart(UriPartial.Authority) + "/");
         _repository = uri.AbsolutePath.Trim('/');
         if (_repository.Length == 0) throw new ArgumentException($"'{location}' names no repository (http://host:port/name)");
         _http = http;
-        _basic = basicCredentials;
+        _credentials = credentials;
     }
 
     public string Host => _base.Authority;
@@ -137,21 +137,34 @@ internal sealed class OciRegistry
         Ensure(put, $"blob {digest}");
     }
 
-    /// <summary>Sends a request, answering the registry's authentication challenge (basic, or a bearer token from its realm) once.</summary>
+    /// <summary>
+    /// Sends a request, answering the registry's authentication challenge (basic, or a bearer token from its
+    /// realm) once; a registry that still answers 401 or 403 is a <see cref="RegistryRefusedException"/>.
+    /// </summary>
     private HttpResponseMessage Send(Func<HttpRequestMessage> request)
     {
         var response = _http.Send(Authorize(request()));
-        if (response.StatusCode != HttpStatusCode.Unauthorized || response.Headers.WwwAuthenticate.FirstOrDefault() is not { } challenge) return response;
+        if (response.StatusCode == HttpStatusCode.Unauthorized && response.Headers.WwwAuthenticate.FirstOrDefault() is { } challenge)
+        {
+            response.Dispose();
+            if (challenge.Scheme.Equals("Bearer", StringComparison.OrdinalIgnoreCase)) _bearer = Token(challenge.Parameter ?? "");
+            else if (_credentials is null) throw Refused(HttpStatusCode.Unauthorized);
+            response = _http.Send(Authorize(request()));
+        }
+        if (response.StatusCode is not (HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden)) return response;
+        var status = response.StatusCode;
         response.Dispose();
-        if (challenge.Scheme.Equals("Bearer", StringComparison.OrdinalIgnoreCase)) _bearer = Token(challenge.Parameter ?? "");
-        else if (_basic is null) throw new HttpRequestException("the registry asks for credentials and none are set (LIVEIMAGE_REGISTRY_USERNAME/PASSWORD, or docker login)");
-        return _http.Send(Authorize(request()));
+        throw Refused(status);
     }
+
+    private RegistryRefusedException Refused(HttpStatusCode status) => new(_credentials is null
+        ? $"HTTP {(int)status}: it asks for credentials and none were found for {Host}"
+        : $"HTTP {(int)status}: it refuses the credentials for {Host} from {_credentials.Source}");
 
     private HttpRequestMessage Authorize(HttpRequestMessage request)
     {
         if (_bearer is not null) request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", _bearer);
-        else if (_basic is not null) request.Headers.Authorization = new AuthenticationHeaderValue("Basic", _basic);
+        else if (_credentials is not null) request.Headers.Authorization = new AuthenticationHeaderValue("Basic", _credentials.Basic);
         return request;
     }
 
@@ -161,8 +174,9 @@ internal sealed class OciRegistry
         if (!fields.TryGetValue("realm", out var realm)) throw new HttpRequestException("the registry's bearer challenge has no realm");
         var query = string.Join('&', fields.Where(f => f.Key is "service" or "scope").Select(f => $"{f.Key}={Uri.EscapeDataString(f.Value)}"));
         using var request = new HttpRequestMessage(HttpMethod.Get, realm + (query.Length > 0 ? "?" + query : ""));
-        if (_basic is not null) request.Headers.Authorization = new AuthenticationHeaderValue("Basic", _basic);
+        if (_credentials is not null) request.Headers.Authorization = new AuthenticationHeaderValue("Basic", _credentials.Basic);
         using var response = _http.Send(request);
+        if (response.StatusCode is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden) throw Refused(response.StatusCode);
         Ensure(response, "token");
         var json = JsonNode.Parse(response.Content.ReadAsStream());
         return (string?)json?["token"] ?? (string?)json?["access_token"] ?? throw new HttpRequestException("the registry's token service gave no token");
