@@ -271,7 +271,7 @@ public sealed class BootTest : LiveImageTask
     /// The modes (one named &lt;mode&gt;-&lt;label&gt; boots only that entry), then each BootMenuEntry with BootTest="true"
     /// or named by <see cref="MenuEntriesToBoot"/> booted in the first ISO mode (chosen in its menu), unless listed already.
     /// </summary>
-    private IReadOnlyList<QemuBootMode> ModesToBoot(QemuMachine machine, bool netbootAvailable)
+    internal IReadOnlyList<QemuBootMode> ModesToBoot(QemuMachine machine, bool netbootAvailable)
     {
         var named = MenuEntriesToBoot.Split(';', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
         if (named.FirstOrDefault(n => !MenuEntries.Any(e => e.ItemSpec == n)) is { } unknown)

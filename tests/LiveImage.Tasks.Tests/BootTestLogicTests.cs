@@ -491,6 +491,23 @@ public class BootTestLogicTests
         Assert.Contains("(its entries: persistence)", error.Message);
     }
 
+    [Theory]
+    [InlineData("bios-usb", "bios-usb;bios-usb-persistence")]
+    [InlineData("bios-usb-persistence", "bios-usb-persistence")]
+    [InlineData("bios-usb-persistence;bios-cdrom", "bios-usb-persistence;bios-cdrom")]
+    [InlineData("bios-cdrom;bios-usb-persistence", "bios-cdrom;bios-usb-persistence")]
+    public void A_menu_entry_to_boot_is_booted_once_in_the_first_iso_mode_unless_a_mode_names_it(string modes, string booted)
+    {
+        var persistence = new Microsoft.Build.Utilities.TaskItem("persistence");
+        persistence.SetMetadata("KernelArguments", "persistence");
+        var task = new BootTest { BuildEngine = new FakeBuildEngine(), Modes = modes, MenuEntries = [persistence], MenuEntriesToBoot = "persistence" };
+
+        var result = task.ModesToBoot(QemuMachine.Amd64, netbootAvailable: false);
+
+        Assert.Equal(booted.Split(';'), result.Select(m => m.Name));
+        Assert.All(result.Where(m => m.Name.EndsWith("-persistence")), m => Assert.Equal("persistence", m.MenuEntry!.KernelArguments));
+    }
+
     [Fact]
     public void A_missing_iso_is_an_error_naming_it()
     {
