@@ -35,7 +35,8 @@ public sealed class BootTest : LiveImageTask
 
     /// <summary>
     /// ';'-separated boot modes: bios-cdrom, bios-usb, uefi-cdrom, uefi-usb, netboot, netboot-uefi. Empty means all
-    /// the architecture supports (the network modes when there is a netboot folder).
+    /// the architecture supports (the network modes when there is a netboot folder). An ISO mode followed by '-' and
+    /// a <see cref="MenuEntries"/> label (bios-usb-persistence) boots that entry only, not the default one.
     /// </summary>
     public string Modes { get; set; } = "";
 
@@ -141,7 +142,7 @@ public sealed class BootTest : LiveImageTask
     {
         var machine = QemuMachine.Find(Architecture) ?? throw new LiveImageException(nameof(Strings.UnknownArchitecture), Architecture, QemuMachine.Names);
         var netbootAvailable = NetbootDirectory.Trim().Length > 0 && Directory.Exists(NetbootDirectory);
-        var modes = WithMenuEntries(QemuBootMode.ParseList(Modes, machine, netbootAvailable));
+        var modes = ModesToBoot(machine, netbootAvailable);
         var accelerator = QemuAccelerator.ParseRequest(Accelerator)
             ?? throw new LiveImageException(nameof(Strings.UnknownAccelerator), Accelerator, string.Join(", ", QemuAccelerator.Requests));
         if (DiskImage.Length > 0)
@@ -267,23 +268,27 @@ public sealed class BootTest : LiveImageTask
     }
 
     /// <summary>
-    /// The modes, then each BootMenuEntry with BootTest="true" or named by <see cref="MenuEntriesToBoot"/> booted in the
-    /// first ISO mode (chosen in its menu).
+    /// The modes (one named &lt;mode&gt;-&lt;label&gt; boots only that entry), then each BootMenuEntry with BootTest="true"
+    /// or named by <see cref="MenuEntriesToBoot"/> booted in the first ISO mode (chosen in its menu), unless listed already.
     /// </summary>
-    private IReadOnlyList<QemuBootMode> WithMenuEntries(IReadOnlyList<QemuBootMode> modes)
+    internal IReadOnlyList<QemuBootMode> ModesToBoot(QemuMachine machine, bool netbootAvailable)
     {
         var named = MenuEntriesToBoot.Split(';', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
         if (named.FirstOrDefault(n => !MenuEntries.Any(e => e.ItemSpec == n)) is { } unknown)
             throw new LiveImageException(nameof(Strings.BootTestMenuEntryUnknown), unknown,
                 MenuEntries.Length > 0 ? string.Join(", ", MenuEntries.Select(e => e.ItemSpec)) : "(none)");
-        var entries = MenuEntries
+        var all = MenuEntries
             .Select((e, i) => (Item: e, Entry: new QemuMenuEntry(e.ItemSpec, e.GetMetadata("Title") is { Length: > 0 } t ? t : e.ItemSpec,
                 Iso.BootMenu.StandardEntryCount + i, e.GetMetadata("KernelArguments").Trim())))
+            .ToList();
+        var modes = QemuBootMode.ParseList(Modes, machine, netbootAvailable, all.Select(e => e.Entry).ToList());
+        var entries = all
             .Where(e => string.Equals(e.Item.GetMetadata("BootTest").Trim(), "true", StringComparison.OrdinalIgnoreCase) || named.Contains(e.Item.ItemSpec))
             .Select(e => e.Entry)
+            .Where(e => !modes.Any(m => m.MenuEntry == e))
             .ToList();
         if (entries.Count == 0) return modes;
-        if (modes.FirstOrDefault(m => !m.IsNetwork) is not { } iso)
+        if (modes.FirstOrDefault(m => !m.IsNetwork && m.MenuEntry is null) is not { } iso)
         {
             Log.LogMessage(MessageImportance.High, $"boot test: no ISO mode in BootTestModes, so the BootMenuEntry items with BootTest=\"true\" are not booted");
             return modes;

@@ -172,6 +172,24 @@ public class BootTestLogicTests
     }
 
     [Fact]
+    public void An_iso_mode_followed_by_an_entry_label_boots_only_that_entry()
+    {
+        var persistence = new QemuMenuEntry("persistence", "Live (persistence)", 3, "persistence");
+
+        var modes = QemuBootMode.ParseList("bios-usb-persistence;bios-usb;BIOS-USB-PERSISTENCE", QemuMachine.Amd64, entries: [persistence]);
+
+        Assert.Equal(["bios-usb-persistence", "bios-usb"], modes.Select(m => m.Name));
+        Assert.Equal(persistence, modes[0].MenuEntry);
+        Assert.Equal(QemuMedium.UsbStick, modes[0].Medium);
+        Assert.Null(modes[1].MenuEntry);
+        // only ISO modes choose entries, and only entries the image has
+        var e = Assert.Throws<LiveImageException>(() => QemuBootMode.ParseList("netboot-persistence", QemuMachine.Amd64, true, [persistence]));
+        Assert.Equal("UnknownBootMode", e.ResourceName);
+        Assert.EndsWith("netboot-uefi, bios-cdrom-persistence, bios-usb-persistence, uefi-cdrom-persistence, uefi-usb-persistence", (string)e.Arguments[1]);
+        Assert.Throws<LiveImageException>(() => QemuBootMode.ParseList("bios-usb-persistence", QemuMachine.Amd64));
+    }
+
+    [Fact]
     public void A_machine_without_bios_offers_only_uefi_modes()
     {
         var uefiOnly = QemuMachine.Amd64 with { HasBios = false };
@@ -438,6 +456,7 @@ public class BootTestLogicTests
 
     [Theory]
     [InlineData("Modes", "bios-floppy", "LIVE5004")]
+    [InlineData("Modes", "bios-usb-persistence", "LIVE5004")] // the image has no such BootMenuEntry
     [InlineData("Accelerator", "hvf", "LIVE5006")]
     [InlineData("Architecture", "sparc64", "LIVE1001")]
     public void Bad_parameters_are_coded_errors(string parameter, string value, string code)
@@ -470,6 +489,23 @@ public class BootTestLogicTests
         Assert.Equal("LIVE5026", error.Code);
         Assert.Contains("'persistance'", error.Message);
         Assert.Contains("(its entries: persistence)", error.Message);
+    }
+
+    [Theory]
+    [InlineData("bios-usb", "bios-usb;bios-usb-persistence")]
+    [InlineData("bios-usb-persistence", "bios-usb-persistence")]
+    [InlineData("bios-usb-persistence;bios-cdrom", "bios-usb-persistence;bios-cdrom")]
+    [InlineData("bios-cdrom;bios-usb-persistence", "bios-cdrom;bios-usb-persistence")]
+    public void A_menu_entry_to_boot_is_booted_once_in_the_first_iso_mode_unless_a_mode_names_it(string modes, string booted)
+    {
+        var persistence = new Microsoft.Build.Utilities.TaskItem("persistence");
+        persistence.SetMetadata("KernelArguments", "persistence");
+        var task = new BootTest { BuildEngine = new FakeBuildEngine(), Modes = modes, MenuEntries = [persistence], MenuEntriesToBoot = "persistence" };
+
+        var result = task.ModesToBoot(QemuMachine.Amd64, netbootAvailable: false);
+
+        Assert.Equal(booted.Split(';'), result.Select(m => m.Name));
+        Assert.All(result.Where(m => m.Name.EndsWith("-persistence")), m => Assert.Equal("persistence", m.MenuEntry!.KernelArguments));
     }
 
     [Fact]

@@ -47,7 +47,7 @@ internal sealed record QemuBootMode(string Name, QemuFirmware Firmware, QemuMedi
 
     public bool IsNetwork => Medium == QemuMedium.Network;
 
-    /// <summary>The boot menu entry to choose instead of the default (a BootMenuEntry with BootTest="true"), or null.</summary>
+    /// <summary>The boot menu entry to choose instead of the default (a BootMenuEntry booted by the test), or null.</summary>
     public QemuMenuEntry? MenuEntry { get; init; }
 
     /// <summary>This mode booting a BootMenuEntry: named &lt;mode&gt;-&lt;label&gt; (its logs and test cases).</summary>
@@ -56,21 +56,24 @@ internal sealed record QemuBootMode(string Name, QemuFirmware Firmware, QemuMedi
     /// <summary>
     /// The modes named in a ';'-separated list, in order and without duplicates. An empty list means
     /// every mode the machine supports, the network modes only when <paramref name="netbootAvailable"/>
-    /// (the build wrote a netboot folder). A name that is unknown, or that this machine cannot boot
-    /// (BIOS on arm64), is a LIVE5004 error listing the modes it can; a network mode without a netboot
-    /// folder is LIVE5007.
+    /// (the build wrote a netboot folder). An ISO mode followed by '-' and the label of one of
+    /// <paramref name="entries"/> (bios-usb-persistence) boots that mode choosing that menu entry. A name that
+    /// is unknown, or that this machine cannot boot (BIOS on arm64), is a LIVE5004 error listing the modes it
+    /// can; a network mode without a netboot folder is LIVE5007.
     /// </summary>
-    public static IReadOnlyList<QemuBootMode> ParseList(string? modes, QemuMachine machine, bool netbootAvailable = false)
+    public static IReadOnlyList<QemuBootMode> ParseList(string? modes, QemuMachine machine, bool netbootAvailable = false,
+        IReadOnlyList<QemuMenuEntry>? entries = null)
     {
         var supported = machine.SupportedModes;
         var names = (modes ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         if (names.Length == 0) return supported.Where(m => netbootAvailable || !m.IsNetwork).ToArray();
 
+        var withEntries = (entries ?? []).SelectMany(e => supported.Where(m => !m.IsNetwork).Select(m => m.WithMenuEntry(e))).ToList();
         var result = new List<QemuBootMode>();
         foreach (var name in names)
         {
-            var mode = supported.FirstOrDefault(m => string.Equals(m.Name, name, StringComparison.OrdinalIgnoreCase))
-                ?? throw new LiveImageException(nameof(Strings.UnknownBootMode), name, string.Join(", ", supported.Select(m => m.Name)));
+            var mode = supported.Concat(withEntries).FirstOrDefault(m => string.Equals(m.Name, name, StringComparison.OrdinalIgnoreCase))
+                ?? throw new LiveImageException(nameof(Strings.UnknownBootMode), name, string.Join(", ", supported.Concat(withEntries).Select(m => m.Name)));
             if (mode.IsNetwork && !netbootAvailable) throw new LiveImageException(nameof(Strings.NetbootMissing), mode.Name);
             if (!result.Contains(mode)) result.Add(mode);
         }
