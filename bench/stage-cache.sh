@@ -4,6 +4,8 @@
 #   clean_warm_local      rm -rf obj bin, every stage restored from the warm local stage cache
 #   clean_warm_registry   a fresh copy of the sample with an empty local stage cache, every stage pulled
 #                         from the registry (Debian's docker-registry on 127.0.0.1, started here)
+#   clean_warm_modules    as Debug builds it (SquashfsModules=true, one squashfs per layer): after one build
+#                         that squashed the modules, rm -rf obj bin, every stage and every module restored
 # Prints the figures with their ratio to the cold build (target <= 0.3), whether the ISOs are the
 # same byte for byte, and the load average. Run as root from the repository.
 set -euo pipefail
@@ -46,12 +48,20 @@ cd "$work/fresh/debian-live-minimal"
 measure clean_warm_registry build -p:StageCacheDirectory="$work/cache-b/" -p:StageCacheRegistryMode=pull
 pulled=$(grep -c "pulled from 127.0.0.1" "$work/last.log" || true)
 cmp -s "$work/cold.iso" "$iso" && registry_iso=identical || registry_iso=different
+cd "$work/debian-live-minimal"
+measure modules_first build -p:StageCacheDirectory="$work/cache-a/" -p:SquashfsModules=true
+cp "$iso" "$work/modules.iso"
+rm -rf obj bin
+measure clean_warm_modules build -p:StageCacheDirectory="$work/cache-a/" -p:SquashfsModules=true
+modules_restored=$(grep -c "squashfs restored from the stage cache" "$work/last.log" || true)
+cmp -s "$work/modules.iso" "$iso" && modules_iso=identical || modules_iso=different
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 printf '%-34s %9s %9s\n' "measure (minimal sample)" "seconds" "x cold"
-for k in cold clean_warm_local clean_warm_registry; do
+for k in cold clean_warm_local clean_warm_registry modules_first clean_warm_modules; do
   printf '%-34s %9.1f %9.3f\n' "$k" "${t[$k]}" "$(echo "${t[$k]} / ${t[cold]}" | bc -l)"
 done
 echo "clean_warm_local: $local_restored stages restored, ISO $local_iso to the cold build's"
 echo "clean_warm_registry: $pulled stages pulled, ISO $registry_iso to the cold build's"
+echo "clean_warm_modules: $modules_restored modules restored, ISO $modules_iso to the first modular build's"
 echo "stage cache $(du -sh "$work/cache-a" | cut -f1), registry $(du -sh "$work/registry" | cut -f1); target: <= 0.3 x cold"
